@@ -1,0 +1,122 @@
+"""kidrate: the child's story as a red thread through social services.
+
+create_app builds the app as a list of small configure_* steps, each doing one thing.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .config import PROJECT_ROOT, Settings, load_settings
+from .extensions import babel, csrf, db
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    for step in (
+        configure_settings,
+        configure_database,
+        configure_i18n,
+        configure_security,
+        configure_blueprints,
+        configure_errors,
+        configure_cli,
+    ):
+        step(app, settings)
+    return app
+
+
+def configure_settings(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        KIDRATE=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_NAME="kidrate_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        PERMANENT_SESSION_LIFETIME=settings.idle_minutes * 60,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
+        WTF_CSRF_SSL_STRICT=settings.https,
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
+    )
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+
+def configure_database(app: Flask, settings: Settings) -> None:
+    db.init_app(app, settings.database_url)
+
+
+def configure_i18n(app: Flask, settings: Settings) -> None:
+    from . import i18n, vocab
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals.update(
+        html_lang=i18n.html_lang,
+        text_direction=i18n.text_direction,
+        language_name=i18n.language_name,
+        language_label=i18n.language_label,
+        vocab=vocab,
+    )
+    app.jinja_env.filters.update(language_label=i18n.language_label, isodateformat=i18n.format_iso_date)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def configure_security(app: Flask, settings: Settings) -> None:
+    from . import security
+
+    csrf.init_app(app)
+    app.before_request(security.enforce_access)
+    app.after_request(security.set_security_headers)
+    security.configure_log_redaction(app)
+
+
+def configure_blueprints(app: Flask, settings: Settings) -> None:
+    from .child import bp as child_bp
+    from .staff import bp as staff_bp
+
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(child_bp)
+
+
+def configure_errors(app: Flask, settings: Settings) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def error_page(code: int, reason: str | None = None):
+        # The child's pages speak the child's language and reveal nothing; staff get a short reason.
+        if request.blueprint == "child":
+            return render_template("child/try_again.html"), code
+        return render_template("staff/error.html", code=code, reason=reason), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        return error_page(400, "csrf")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return error_page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        # The traceback goes to the server log (tokens redacted), never to the page.
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return error_page(500)
+
+
+def configure_cli(app: Flask, settings: Settings) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,123 @@
+"""The case's life along the red thread: open, assign, what is due next, close and hand back.
+
+Views call these; they hold the rules, not the request handling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import links
+from .handover import compile_handover, gather
+from .models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
+from .vocab import ROUND_ORDER
+
+
+def open_case(session: Session, social_worker: User, **fields: object) -> Case:
+    """A new case in the social worker's unit, with its three rating rounds waiting."""
+    case = Case(
+        organisation_id=social_worker.organisation_id,
+        authority_unit_id=social_worker.unit_id,
+        social_worker_id=social_worker.id,
+        status="draft",
+        **fields,
+    )
+    case.rounds = [RatingRound(kind=kind) for kind in ROUND_ORDER]
+    session.add(case)
+    return case
+
+
+def child_problems(case: Case) -> list[Problem]:
+    return [p for p in case.problems if p.source == "child"]
+
+
+def assignable_therapists(session: Session, organisation_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.organisation_id == organisation_id, User.role == "therapist", User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def assign(case: Case, therapist: User) -> None:
+    case.therapist_id = therapist.id
+    case.open_care_unit_id = therapist.unit_id
+    case.status = "assigned"
+    case.assigned_at = utcnow()
+
+
+def may_add_child_problem_at_start(case: Case) -> bool:
+    return case.status == "assigned" and case.round("start").submission is None
+
+
+@dataclass(frozen=True)
+class NextDue:
+    round_kind: str | None  # the first round the child has not answered yet
+    live_link: ChildLink | None
+    follow_up_date: date | None
+    follow_up_overdue: bool
+
+
+def next_due(case: Case, today: date | None = None, now: datetime | None = None) -> NextDue:
+    today = today or date.today()
+    now = now or utcnow()
+    kind = None
+    live = None
+    if case.status == "assigned":
+        for rnd in case.rounds_in_order():
+            if rnd.submission is None:
+                kind = rnd.kind
+                live = next((lk for lk in reversed(rnd.links) if links.usable(lk, now)), None)
+                break
+    overdue = bool(
+        case.status == "assigned"
+        and case.follow_up_date
+        and case.follow_up_date < today
+        and case.round("follow_up").submission is None
+    )
+    return NextDue(kind, live, case.follow_up_date, overdue)
+
+
+def live_links(case: Case, now: datetime | None = None) -> list[ChildLink]:
+    now = now or utcnow()
+    return [lk for rnd in case.rounds for lk in rnd.links if links.usable(lk, now)]
+
+
+def earlier_cases(session: Session, case_ref: str, unit_id: int, exclude_id: int | None = None) -> list[Case]:
+    """Closed cases with the same case reference in the unit, newest first: a returning child."""
+    query = (
+        select(Case)
+        .where(Case.case_ref == case_ref, Case.authority_unit_id == unit_id, Case.status == "closed")
+        .order_by(Case.closed_at.desc())
+    )
+    if exclude_id is not None:
+        query = query.where(Case.id != exclude_id)
+    return list(session.scalars(query))
+
+
+def send_handover(session: Session, case: Case, sender: User, correction_note: str | None = None) -> Handover:
+    """Close the case and store the handover as an immutable snapshot; a resend is a new version."""
+    now = utcnow()
+    previous = case.handovers[-1] if case.handovers else None
+    if case.status != "closed":
+        case.status = "closed"
+        case.closed_at = now
+        for link in live_links(case, now):
+            links.revoke(link)
+    version = previous.version + 1 if previous else 1
+    document = compile_handover(
+        gather(case, now), compiled_at=now, version=version,
+        replaces_version=previous.version if previous else None,
+    )
+    handover = Handover(
+        case=case, version=version, replaces_id=previous.id if previous else None,
+        correction_note=correction_note, document=document, sent_at=now, sent_by_id=sender.id,
+    )
+    session.add(handover)
+    return handover

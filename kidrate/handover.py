@@ -1,0 +1,230 @@
+"""The closure handover (open care → authority): compiled from a case as a pure function.
+
+`gather` reads a case into plain facts; `compile_handover` turns facts into the handover
+document, a JSON-safe dict of codes and the professionals' and child's own text. Labels are not
+baked in: the document is rendered in the reader's language. A sent handover stores this document
+as an immutable snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .models import Case, utcnow
+from .vocab import ROUND_ORDER
+
+SCHEMA = "kidrate.handover/1"
+
+
+@dataclass(frozen=True)
+class RatingFact:
+    answer: str  # rated | declined | dont_know
+    value: int | None
+
+
+@dataclass(frozen=True)
+class RoundFact:
+    kind: str
+    submitted_at: datetime | None = None
+    added_text: str | None = None
+    ratings: dict[int, RatingFact] = field(default_factory=dict)
+    link_states: tuple[str, ...] = ()  # oldest first
+
+
+@dataclass(frozen=True)
+class ProblemFact:
+    id: int
+    source: str
+    words: str
+    category: str
+    words_language: str | None = None
+    category_text: str | None = None
+    goal: str | None = None
+    added_at_start: bool = False
+    worked_with: str | None = None
+    worked_with_comment: str | None = None
+    goal_attainment: str | None = None
+
+
+@dataclass(frozen=True)
+class ClosureFact:
+    reason: str
+    concern_remaining: bool
+    reason_text: str | None = None
+    concern_text: str | None = None
+    new_problems: str | None = None
+    participation: dict[str, str] = field(default_factory=dict)
+    recommendation: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    case_ref: str
+    age: int
+    gender: str
+    child_language: str
+    intervention_types: tuple[str, ...]
+    created_at: datetime
+    problems: tuple[ProblemFact, ...]
+    rounds: dict[str, RoundFact]
+    intervention_text: str | None = None
+    assigned_at: datetime | None = None
+    closed_at: datetime | None = None
+    follow_up_date: date | None = None
+    authority_unit: str = ""
+    open_care_unit: str = ""
+    therapist: str = ""
+    closure: ClosureFact | None = None
+
+
+def gather(case: Case, now: datetime | None = None) -> CaseFacts:
+    """Read a case (and what hangs on it) into plain facts. The only part that touches the ORM."""
+    now = now or utcnow()
+    rounds = {}
+    for rnd in case.rounds:
+        sub = rnd.submission
+        rounds[rnd.kind] = RoundFact(
+            kind=rnd.kind,
+            submitted_at=sub.submitted_at if sub else None,
+            added_text=sub.added_text if sub else None,
+            ratings={r.problem_id: RatingFact(r.answer, r.value) for r in sub.ratings} if sub else {},
+            link_states=tuple(link.state(now) for link in rnd.links),
+        )
+    closure = case.closure
+    return CaseFacts(
+        case_ref=case.case_ref,
+        age=case.age,
+        gender=case.gender,
+        child_language=case.child_language,
+        intervention_types=tuple(case.intervention_types or ()),
+        intervention_text=case.intervention_text,
+        created_at=case.created_at,
+        assigned_at=case.assigned_at,
+        closed_at=case.closed_at,
+        follow_up_date=case.follow_up_date,
+        authority_unit=case.authority_unit.name,
+        open_care_unit=case.open_care_unit.name if case.open_care_unit else "",
+        therapist=case.therapist.display_name if case.therapist else "",
+        problems=tuple(
+            ProblemFact(
+                id=p.id, source=p.source, words=p.words, words_language=p.words_language,
+                category=p.category, category_text=p.category_text, goal=p.goal,
+                added_at_start=p.added_at_start, worked_with=p.worked_with,
+                worked_with_comment=p.worked_with_comment, goal_attainment=p.goal_attainment,
+            )
+            for p in case.problems
+        ),
+        rounds=rounds,
+        closure=ClosureFact(
+            reason=closure.reason, reason_text=closure.reason_text,
+            concern_remaining=closure.concern_remaining, concern_text=closure.concern_text,
+            new_problems=closure.new_problems, participation=dict(closure.participation or {}),
+            recommendation=closure.recommendation,
+        ) if closure else None,
+    )
+
+
+def rating_status(problem_id: int, rnd: RoundFact | None) -> dict:
+    """The child's answer for one problem in one round, or why there is none."""
+    if rnd is None:
+        return {"status": "not_issued", "value": None}
+    if rnd.submitted_at is not None:
+        rating = rnd.ratings.get(problem_id)
+        if rating is None:
+            return {"status": "not_asked", "value": None}
+        return {"status": rating.answer, "value": rating.value}
+    if not rnd.link_states:
+        return {"status": "not_issued", "value": None}
+    last = rnd.link_states[-1]
+    if last in {"issued", "opened"}:
+        return {"status": "pending", "value": None}
+    return {"status": last if last in {"expired", "revoked"} else "not_issued", "value": None}
+
+
+def change(first: dict, last: dict) -> int | None:
+    if first["status"] == "rated" and last["status"] == "rated":
+        return last["value"] - first["value"]
+    return None
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 1,
+                     replaces_version: int | None = None) -> dict:
+    """The handover document for a case: what the child said, at each round, and how it ended."""
+    child_problems = []
+    investigation_problems = []
+    for p in facts.problems:
+        entry = {
+            "id": p.id,
+            "words": p.words,
+            "words_language": p.words_language,
+            "category": p.category,
+            "category_text": p.category_text,
+            "goal": p.goal,
+            "worked_with": p.worked_with,
+            "worked_with_comment": p.worked_with_comment,
+            "goal_attainment": p.goal_attainment,
+        }
+        if p.source == "child":
+            ratings = {kind: rating_status(p.id, facts.rounds.get(kind)) for kind in ROUND_ORDER}
+            entry.update(
+                added_at_start=p.added_at_start,
+                ratings=ratings,
+                change_to_follow_up=change(ratings["start"], ratings["follow_up"]),
+                change_to_closure=change(ratings["start"], ratings["closure"]),
+            )
+            child_problems.append(entry)
+        else:
+            investigation_problems.append(entry)
+
+    end = facts.closed_at or compiled_at
+    duration = (end.date() - facts.assigned_at.date()).days if facts.assigned_at else None
+    closure = facts.closure
+    return {
+        "schema": SCHEMA,
+        "version": version,
+        "replaces_version": replaces_version,
+        "compiled_at": _iso(compiled_at),
+        "case": {
+            "case_ref": facts.case_ref,
+            "age": facts.age,
+            "gender": facts.gender,
+            "child_language": facts.child_language,
+            "intervention_types": list(facts.intervention_types),
+            "intervention_text": facts.intervention_text,
+            "authority_unit": facts.authority_unit,
+            "open_care_unit": facts.open_care_unit,
+            "therapist": facts.therapist,
+            "created_at": _iso(facts.created_at),
+            "assigned_at": _iso(facts.assigned_at),
+            "closed_at": _iso(facts.closed_at),
+            "follow_up_date": _iso(facts.follow_up_date),
+            "duration_days": duration,
+        },
+        "rounds": {
+            kind: {
+                "submitted_at": _iso(facts.rounds[kind].submitted_at) if kind in facts.rounds else None,
+            }
+            for kind in ROUND_ORDER
+        },
+        "child_problems": child_problems,
+        "investigation_problems": investigation_problems,
+        "child_added_words": [
+            {"round": kind, "text": facts.rounds[kind].added_text}
+            for kind in ROUND_ORDER
+            if kind in facts.rounds and facts.rounds[kind].added_text
+        ],
+        "closure": {
+            "reason": closure.reason,
+            "reason_text": closure.reason_text,
+            "concern_remaining": closure.concern_remaining,
+            "concern_text": closure.concern_text,
+            "new_problems": closure.new_problems,
+            "participation": dict(closure.participation),
+            "recommendation": closure.recommendation,
+        } if closure else None,
+    }

@@ -1,0 +1,88 @@
+"""Locales: which languages exist for whom, and the one helper that gives a page its lang and dir."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel import Locale
+from flask import g, session
+from flask_babel import Domain, format_date, get_locale, refresh
+
+# The staff interface: Swedish first, then English.
+STAFF_LOCALES = ("sv", "en")
+
+# The child's pages: the languages families in Swedish social services speak most, plus the
+# national minority language Northern Sami. fa_AF is Dari, ckb Sorani, ku Kurmanji.
+CHILD_LOCALES = (
+    "sv", "en", "ar", "fa", "fa_AF", "so", "ti", "ckb", "ku", "pl", "uk", "bs", "es", "fi", "tr", "se",
+)
+
+# The child's messages live in a catalogue of their own, so completeness is checked per audience.
+child_domain = Domain(domain="child")
+
+
+def language_name(code: str) -> str:
+    """A language named in itself ("العربية", "Soomaali"), for menus a child or family reads."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, LookupError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def language_label(code: str) -> str:
+    """A language named in the reader's language, with its own name beside it, for staff forms."""
+    try:
+        here = Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, LookupError):
+        return code
+    own = language_name(code)
+    here = here[:1].upper() + here[1:]
+    return here if here == own else f"{here} ({own})"
+
+
+def text_direction(code: str | None = None) -> str:
+    locale = Locale.parse(code) if code else get_locale()
+    return getattr(locale, "text_direction", "ltr") or "ltr"
+
+
+def html_lang(code: str | None = None) -> str:
+    """BCP 47 tag for <html lang>: fa_AF becomes fa-AF."""
+    return str(code or get_locale()).replace("_", "-")
+
+
+def set_page_locale(code: str) -> None:
+    """Force this request's locale (the child's link carries its language)."""
+    g.page_locale = code
+    refresh()
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: a page may force one (the child's link), else the staff choice."""
+    forced = g.get("page_locale")
+    if forced:
+        return forced
+    chosen = session.get("locale")
+    if chosen in STAFF_LOCALES:
+        return chosen
+    from flask import current_app
+
+    return current_app.config["KIDRATE"].default_locale
+
+
+def available_child_locales() -> list[str]:
+    """Child locales with a catalogue on disk (English is the source language, always complete)."""
+    from .config import PROJECT_ROOT
+
+    root = PROJECT_ROOT / "translations"
+    return [
+        code for code in CHILD_LOCALES
+        if code == "en" or (root / code / "LC_MESSAGES" / "child.po").exists()
+    ]
+
+
+def format_iso_date(value: str | None) -> str:
+    """A date stored as ISO text (in a handover snapshot), formatted for the reader."""
+    if not value:
+        return "–"
+    return format_date(date.fromisoformat(value[:10]))

@@ -1,0 +1,305 @@
+"""The data model, in the order the red thread runs: who works where, the case and its assignment,
+the child's rating rounds and links, closure, the handover back, and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Naive UTC: the same on SQLite (no time zones) and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so Alembic can drop and alter them on both databases.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: DateTime(), date: Date(), str: String(200)}
+
+
+# --- Organisation and staff -------------------------------------------------------------------
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="organisation", order_by="Unit.name")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (CheckConstraint("kind IN ('authority', 'open_care')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(20))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="units")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('social_worker', 'therapist', 'analyst', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    # None until the invitation is accepted; the invitation link is bound to this value.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(String(10), default="sv")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+# --- The case and the assignment (authority → open care) ---------------------------------------
+
+
+class Case(Base):
+    __tablename__ = "case_record"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'assigned', 'closed')", name="status"),
+        CheckConstraint("age BETWEEN 0 AND 20", name="age"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    # The authority's own case reference: never a name or a personal identity number.
+    case_ref: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    age: Mapped[int]
+    gender: Mapped[str] = mapped_column(String(20))
+    child_language: Mapped[str] = mapped_column(String(10))
+    family_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    intervention_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    intervention_text: Mapped[str | None] = mapped_column(Text)
+    follow_up_date: Mapped[date | None]
+    authority_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    social_worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    open_care_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    authority_unit: Mapped[Unit] = relationship(foreign_keys=[authority_unit_id])
+    open_care_unit: Mapped[Unit | None] = relationship(foreign_keys=[open_care_unit_id])
+    social_worker: Mapped[User] = relationship(foreign_keys=[social_worker_id])
+    therapist: Mapped[User | None] = relationship(foreign_keys=[therapist_id])
+    problems: Mapped[list[Problem]] = relationship(
+        back_populates="case", order_by="(Problem.source, Problem.id)", cascade="all, delete-orphan"
+    )
+    rounds: Mapped[list[RatingRound]] = relationship(
+        back_populates="case", order_by="RatingRound.id", cascade="all, delete-orphan"
+    )
+    closure: Mapped[Closure | None] = relationship(back_populates="case", cascade="all, delete-orphan")
+    handovers: Mapped[list[Handover]] = relationship(
+        back_populates="case", order_by="Handover.version", cascade="all, delete-orphan"
+    )
+
+    def round(self, kind: str) -> RatingRound:
+        return next(r for r in self.rounds if r.kind == kind)
+
+    def rounds_in_order(self) -> list[RatingRound]:
+        return [self.round(kind) for kind in ("start", "follow_up", "closure")]
+
+
+class Problem(Base):
+    __tablename__ = "problem"
+    __table_args__ = (
+        CheckConstraint("source IN ('child', 'investigation')", name="source"),
+        CheckConstraint("worked_with IS NULL OR worked_with IN ('focus', 'partly', 'no')", name="worked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    # "child": named by the child, kept in the child's words; "investigation": found by the authority.
+    source: Mapped[str] = mapped_column(String(20))
+    words: Mapped[str] = mapped_column(Text)
+    words_language: Mapped[str | None] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(40))
+    category_text: Mapped[str | None] = mapped_column(Text)
+    goal: Mapped[str | None] = mapped_column(Text)
+    # Named by the child to the therapist at the start, after the assignment was written.
+    added_at_start: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The therapist's account at closure.
+    worked_with: Mapped[str | None] = mapped_column(String(10))
+    worked_with_comment: Mapped[str | None] = mapped_column(Text)
+    goal_attainment: Mapped[str | None] = mapped_column(String(20))
+
+    case: Mapped[Case] = relationship(back_populates="problems")
+
+
+# --- The child's rating rounds and one-time links ----------------------------------------------
+
+
+class RatingRound(Base):
+    __tablename__ = "rating_round"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind"),
+        CheckConstraint("kind IN ('start', 'follow_up', 'closure')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+
+    case: Mapped[Case] = relationship(back_populates="rounds")
+    links: Mapped[list[ChildLink]] = relationship(
+        back_populates="round", order_by="ChildLink.id", cascade="all, delete-orphan"
+    )
+    submission: Mapped[Submission | None] = relationship(back_populates="round", cascade="all, delete-orphan")
+
+
+class ChildLink(Base):
+    __tablename__ = "child_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rating_round.id"), index=True)
+    # SHA-256 of the token; the token itself is shown once, to the therapist, and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(10))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    round: Mapped[RatingRound] = relationship(back_populates="links")
+
+    def state(self, now: datetime) -> str:
+        if self.used_at:
+            return "completed"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "opened" if self.opened_at else "issued"
+
+
+class Submission(Base):
+    """The child's answers to one round. One per round, enforced by the database."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rating_round.id"), unique=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("child_link.id"), unique=True)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_text: Mapped[str | None] = mapped_column(Text)
+
+    round: Mapped[RatingRound] = relationship(back_populates="submission")
+    ratings: Mapped[list[Rating]] = relationship(back_populates="submission", cascade="all, delete-orphan")
+
+
+class Rating(Base):
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "problem_id"),
+        CheckConstraint("answer IN ('rated', 'declined', 'dont_know')", name="answer"),
+        CheckConstraint(
+            "(answer = 'rated' AND value BETWEEN 1 AND 10) OR (answer <> 'rated' AND value IS NULL)",
+            name="value",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="ratings")
+
+
+# --- Closure and the handover back (open care → authority) -------------------------------------
+
+
+class Closure(Base):
+    __tablename__ = "closure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), unique=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    concern_remaining: Mapped[bool]
+    concern_text: Mapped[str | None] = mapped_column(Text)
+    new_problems: Mapped[str | None] = mapped_column(Text)
+    participation: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="closure")
+
+
+class Handover(Base):
+    """A sent closure handover: an immutable snapshot. A correction is a new version."""
+
+    __tablename__ = "handover"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    version: Mapped[int]
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"))
+    correction_note: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[dict] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    read_at: Mapped[datetime | None]
+    read_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    case: Mapped[Case] = relationship(back_populates="handovers")
+    sent_by: Mapped[User] = relationship(foreign_keys=[sent_by_id])
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """Who did what to which case, when. Never the content, never a token. Only ever inserted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"))
+    target: Mapped[str | None] = mapped_column(String(80))

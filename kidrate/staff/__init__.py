@@ -1,0 +1,13 @@
+"""The staff side: sign-in, cases and assignments, rating links, closure, handovers, administration.
+
+Every route here is denied by default (see security.enforce_access): it must be marked public or
+name the roles allowed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from . import account, admin, cases, handovers  # noqa: E402,F401  (routes register on import)

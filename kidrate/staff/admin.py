@@ -1,0 +1,114 @@
+"""Administration: staff accounts (by invitation link) and units. An admin reads no case."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..accounts import account_link_token
+from ..extensions import db
+from ..models import Unit, User
+from ..security import allow, audit
+from . import bp
+from .forms import EmptyForm, NewUserForm, UnitForm
+
+UNIT_KIND_FOR_ROLE = {"social_worker": "authority", "therapist": "open_care"}
+
+
+def _units() -> list[Unit]:
+    return list(db.session.scalars(
+        select(Unit).where(Unit.organisation_id == g.user.organisation_id).order_by(Unit.kind, Unit.name)
+    ))
+
+
+def _user_in_org(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.organisation_id != g.user.organisation_id:
+        abort(404)
+    return user
+
+
+def _account_link(user: User, purpose: str) -> str:
+    endpoint = "staff.accept_invite" if purpose == "invite" else "staff.reset_password"
+    return url_for(endpoint, token=account_link_token(user, purpose), _external=True)
+
+
+@bp.get("/admin/users")
+@allow("admin")
+def admin_users():
+    users = list(db.session.scalars(
+        select(User).where(User.organisation_id == g.user.organisation_id).order_by(User.username)
+    ))
+    return render_template("staff/admin_users.html", users=users, empty_form=EmptyForm())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@allow("admin")
+def admin_user_new():
+    form = NewUserForm()
+    units = _units()
+    form.unit.choices = [(0, "—")] + [(u.id, u.name) for u in units]
+    if form.validate_on_submit():
+        unit = next((u for u in units if u.id == form.unit.data), None)
+        wanted_kind = UNIT_KIND_FOR_ROLE.get(form.role.data)
+        if db.session.scalar(select(User.id).where(User.username == form.username.data)):
+            form.username.errors.append(_("The username is taken."))
+        elif wanted_kind and (unit is None or unit.kind != wanted_kind):
+            form.unit.errors.append(_("Social workers belong to an authority unit, therapists to an "
+                                      "open-care unit."))
+        else:
+            user = User(organisation_id=g.user.organisation_id, unit_id=unit.id if unit else None,
+                        username=form.username.data, display_name=form.display_name.data.strip(),
+                        role=form.role.data, locale=current_app.config["KIDRATE"].default_locale)
+            db.session.add(user)
+            db.session.flush()
+            audit("create_user", target=f"user:{user.id}")
+            db.session.commit()
+            return render_template("staff/account_link.html", user=user, purpose="invite",
+                                   url=_account_link(user, "invite"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/admin_user_new.html", form=form), status
+
+
+@bp.post("/admin/users/<int:user_id>/reset")
+@allow("admin")
+def admin_user_reset(user_id: int):
+    user = _user_in_org(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    audit("issue_password_reset", target=f"user:{user.id}")
+    db.session.commit()
+    return render_template("staff/account_link.html", user=user, purpose="reset",
+                           url=_account_link(user, "reset"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@allow("admin")
+def admin_user_active(user_id: int):
+    user = _user_in_org(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if user.id == g.user.id:
+        flash(_("You cannot deactivate your own account."), "error")
+        return redirect(url_for("staff.admin_users"))
+    user.active = not user.active
+    audit("activate_user" if user.active else "deactivate_user", target=f"user:{user.id}")
+    db.session.commit()
+    return redirect(url_for("staff.admin_users"))
+
+
+@bp.route("/admin/units", methods=["GET", "POST"])
+@allow("admin")
+def admin_units():
+    form = UnitForm()
+    if form.validate_on_submit():
+        unit = Unit(organisation_id=g.user.organisation_id, name=form.name.data.strip(), kind=form.kind.data)
+        db.session.add(unit)
+        db.session.flush()
+        audit("create_unit", target=f"unit:{unit.id}")
+        db.session.commit()
+        flash(_("The unit is added."), "info")
+        return redirect(url_for("staff.admin_units"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/admin_units.html", form=form, units=_units()), status

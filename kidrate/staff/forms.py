@@ -1,0 +1,201 @@
+"""Staff forms (Flask-WTF: CSRF on every one). Labels are lazy so they render in the reader's language."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..accounts import PASSWORD_MIN_LENGTH
+from ..vocab import (
+    CLOSURE_REASONS,
+    CLOSURE_REASONS_NEEDING_TEXT,
+    GENDERS,
+    GOAL_ATTAINMENT,
+    INTERVENTION_TYPES,
+    INTERVENTIONS_NEEDING_TEXT,
+    PARTICIPATION,
+    PROBLEM_CATEGORIES,
+    ROLES,
+    UNIT_KINDS,
+    WORKED_WITH,
+    YES_PARTLY_NO,
+    choices,
+)
+
+TEXT_MAX = 2000
+# Case references look like "2026-1234" or "BoU 123/26": a personal identity number must not fit.
+CASE_REF_SHAPE = re.compile(r"^[A-Za-z0-9ÅÄÖåäö][A-Za-z0-9ÅÄÖåäö /._:-]{1,38}$")
+PERSONAL_NUMBER = re.compile(r"(?<!\d)(\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SignInForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=200,
+                                           message=_l("Use at least 12 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat = PasswordField(_l("Repeat the password"), validators=[DataRequired()],
+                           render_kw={"autocomplete": "new-password"})
+
+    def validate_repeat(self, field: PasswordField) -> None:
+        if field.data != self.password.data:
+            raise ValidationError(_l("The passwords do not match."))
+
+
+class ProfileForm(FlaskForm):
+    locale = SelectField(_l("Interface language"), choices=[("sv", "Svenska"), ("en", "English")])
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes something: CSRF only."""
+
+
+class CaseForm(FlaskForm):
+    case_ref = StringField(
+        _l("Case reference"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Your own case reference only. Never a name or a personal identity number."),
+        render_kw={"autocomplete": "off"},
+    )
+    age = IntegerField(_l("Age at referral"), validators=[InputRequired(), NumberRange(min=0, max=20)])
+    gender = SelectField(_l("Gender (as the child states it)"), choices=choices(GENDERS))
+    child_language = SelectField(_l("The child's language"))
+    family_languages = CheckboxList(_l("The family's language(s)"), validators=[Optional()])
+    intervention_types = CheckboxList(_l("Intervention type(s)"), choices=choices(INTERVENTION_TYPES),
+                                      validators=[DataRequired(message=_l("Choose at least one."))])
+    intervention_text = StringField(_l("Name of the method or intervention"),
+                                    validators=[Optional(), Length(max=200)])
+    follow_up_date = DateField(_l("Planned follow-up date"), validators=[Optional()])
+
+    def validate_case_ref(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if PERSONAL_NUMBER.search(value):
+            raise ValidationError(_l("This looks like a personal identity number. Use the case reference."))
+        if not CASE_REF_SHAPE.match(value):
+            raise ValidationError(_l("Use letters, digits, spaces and - / . _ : only."))
+        field.data = value
+
+    def validate_intervention_text(self, field: StringField) -> None:
+        if set(self.intervention_types.data or ()) & INTERVENTIONS_NEEDING_TEXT and not (field.data or "").strip():
+            raise ValidationError(_l("Name the method or intervention."))
+
+    def validate_follow_up_date(self, field: DateField) -> None:
+        if field.data and field.data < date.today():
+            raise ValidationError(_l("The follow-up date cannot be in the past."))
+
+
+class ProblemForm(FlaskForm):
+    source = SelectField(choices=[("child", "child"), ("investigation", "investigation")])
+    words = TextAreaField(_l("The problem"), validators=[DataRequired(), Length(max=TEXT_MAX)])
+    words_language = SelectField(_l("Language of these words"), validators=[Optional()])
+    category = SelectField(_l("Category (SU-X)"), choices=choices(PROBLEM_CATEGORIES))
+    category_text = StringField(_l("Other: which?"), validators=[Optional(), Length(max=200)])
+    goal = TextAreaField(_l("Goal"), validators=[Optional(), Length(max=TEXT_MAX)])
+
+    def validate_category_text(self, field: StringField) -> None:
+        if self.category.data == "other" and not (field.data or "").strip():
+            raise ValidationError(_l("Say which problem this is."))
+
+
+class AssignForm(FlaskForm):
+    therapist = SelectField(_l("Therapist in open care"), coerce=int,
+                            validators=[InputRequired(message=_l("Choose a therapist."))])
+
+
+class IssueLinkForm(FlaskForm):
+    language = SelectField(_l("Language of the child's page"))
+
+
+class ClosureForm(FlaskForm):
+    """The fixed part of the closure form; per-problem fields are added by closure_form_for()."""
+
+    reason = SelectField(_l("Closure reason"), choices=choices(CLOSURE_REASONS))
+    reason_text = TextAreaField(_l("Say why or which"), validators=[Optional(), Length(max=TEXT_MAX)])
+    concern_remaining = RadioField(_l("Is there serious concern remaining at closure?"),
+                                   choices=[("yes", _l("Yes")), ("no", _l("No"))],
+                                   validators=[InputRequired(message=_l("Answer yes or no."))])
+    concern_text = TextAreaField(_l("What concern remains"), validators=[Optional(), Length(max=TEXT_MAX)])
+    new_problems = TextAreaField(_l("New problems found during the intervention"),
+                                 validators=[Optional(), Length(max=TEXT_MAX)])
+    recommendation = TextAreaField(_l("Recommendation if the child returns"),
+                                   validators=[Optional(), Length(max=TEXT_MAX)])
+
+    def validate_reason_text(self, field: TextAreaField) -> None:
+        if self.reason.data in CLOSURE_REASONS_NEEDING_TEXT and not (field.data or "").strip():
+            raise ValidationError(_l("This closure reason needs an explanation."))
+
+    def validate_concern_text(self, field: TextAreaField) -> None:
+        if self.concern_remaining.data == "yes" and not (field.data or "").strip():
+            raise ValidationError(_l("Describe the concern that remains."))
+
+
+class CorrectionForm(FlaskForm):
+    note = TextAreaField(_l("What was corrected"), validators=[DataRequired(), Length(max=TEXT_MAX)])
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=80)])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=choices(ROLES))
+    unit = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+
+    def validate_username(self, field: StringField) -> None:
+        if not re.fullmatch(r"[a-z0-9._-]{3,80}", field.data or ""):
+            raise ValidationError(_l("Use lower-case letters, digits and . _ - only."))
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=choices(UNIT_KINDS))
+
+
+def closure_form_for(problems: list, **kwargs: object) -> ClosureForm:
+    """The closure form for a case: the fixed fields plus, per problem, whether it was worked with
+    and (where it has a goal) BBIC goal attainment; plus the three participation dimensions."""
+
+    class CaseClosureForm(ClosureForm):
+        pass
+
+    for p in problems:
+        setattr(CaseClosureForm, f"worked_{p.id}", RadioField(
+            _l("Was it worked with?"), choices=choices(WORKED_WITH),
+            validators=[InputRequired(message=_l("Answer for every problem."))]))
+        setattr(CaseClosureForm, f"comment_{p.id}", TextAreaField(
+            _l("Comment"), validators=[Optional(), Length(max=TEXT_MAX)]))
+        if p.goal:
+            setattr(CaseClosureForm, f"attain_{p.id}", RadioField(
+                _l("Goal attainment (BBIC)"), choices=choices(GOAL_ATTAINMENT),
+                validators=[InputRequired(message=_l("Assess every goal."))]))
+    for key, label in PARTICIPATION.items():
+        setattr(CaseClosureForm, f"part_{key}", RadioField(
+            label, choices=choices(YES_PARTLY_NO),
+            validators=[InputRequired(message=_l("Answer for each dimension."))]))
+    return CaseClosureForm(**kwargs)
