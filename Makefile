@@ -18,17 +18,17 @@ install: $(STAMP)
 
 # .mo files are build products: compiled from the committed .po files on every run.
 compile-translations: install
-	$(PYBABEL) compile --use-fuzzy -q -d $(LOCALES) -D messages
-	$(PYBABEL) compile --use-fuzzy -q -d $(LOCALES) -D child
+	$(PYBABEL) -q compile -d $(LOCALES) -D messages
+	$(PYBABEL) -q compile -d $(LOCALES) -D child
 
 # Extract, update and compile both catalogues (staff: messages, child: child).
 translations: install
-	$(PYBABEL) extract -q -F babel.cfg --ignore-dirs='.* ._ child' --no-location --sort-output \
+	$(PYBABEL) -q extract -F babel.cfg --ignore-dirs='.* ._ child' --no-location --sort-output \
 	    -k lazy_gettext -k _l -o $(LOCALES)/messages.pot .
-	$(PYBABEL) extract -q -F babel-child.cfg --no-location --sort-output \
+	$(PYBABEL) -q extract -F babel-child.cfg --no-location --sort-output \
 	    -k lazy_gettext -k _l -o $(LOCALES)/child.pot .
-	$(PYBABEL) update -q --no-fuzzy-matching -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages
-	$(PYBABEL) update -q --no-fuzzy-matching -i $(LOCALES)/child.pot -d $(LOCALES) -D child
+	$(PYBABEL) -q update --ignore-obsolete --no-fuzzy-matching -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages
+	$(PYBABEL) -q update --ignore-obsolete --no-fuzzy-matching -i $(LOCALES)/child.pot -d $(LOCALES) -D child
 	$(MAKE) compile-translations
 
 run: compile-translations

@@ -96,8 +96,10 @@ def configure_errors(app: Flask, settings: Settings) -> None:
 
     def error_page(code: int, reason: str | None = None):
         # The child's pages speak the child's language and reveal nothing; staff get a short reason.
-        if request.blueprint == "child":
-            return render_template("child/try_again.html"), code
+        if request.blueprint == "child" or request.path.startswith("/r/"):
+            from .child.views import child_error_page
+
+            return child_error_page(code)
         return render_template("staff/error.html", code=code, reason=reason), code
 
     @app.errorhandler(CSRFError)

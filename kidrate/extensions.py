@@ -26,6 +26,8 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.session.configure(bind=self.engine)
+        # A fresh session per request, even when an outer app context stays pushed (CLI, tests).
+        app.teardown_request(lambda _exc: self.session.remove())
         app.teardown_appcontext(lambda _exc: self.session.remove())
 
 

@@ -61,6 +61,15 @@ def _gone():
     return render_template("child/gone.html"), 404
 
 
+def child_error_page(code: int):
+    """Errors under /r/ look like the child's other pages: a broken address is just a link that
+    can't be used; anything else asks the child to try again."""
+    use_child_catalogue()
+    if code == 404:
+        return _gone()
+    return render_template("child/try_again.html"), code
+
+
 def _already_sent():
     return render_template("child/already_sent.html")
 

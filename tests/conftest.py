@@ -1,0 +1,92 @@
+"""Fixtures: one app per test session on a real database (SQLite by default, PostgreSQL when
+KIDRATE_TEST_DATABASE_URL is set), emptied after every test; small factories; a signed-in client."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from kidrate import create_app
+from kidrate.config import load_settings
+from kidrate.extensions import db
+from kidrate.models import Base
+
+from .factories import Factory
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("KIDRATE_TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'kidrate-test.sqlite3'}"
+    )
+
+
+def reset_schema(engine) -> None:
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    Base.metadata.create_all(engine)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    settings = load_settings(
+        {}, database_url=database_url, secret_key="test-secret-" + "x" * 40, testing=True,
+        instance_path=tmp_path_factory.mktemp("instance"),
+    )
+    app = create_app(settings)
+    reset_schema(db.engine)
+    yield app
+    db.session.remove()
+    db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app):
+    yield
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def make(app):
+    with app.app_context():
+        yield Factory(db.session)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF field on the page"
+    return match.group(1) or match.group(2)
+
+
+def sign_in(client, username: str, password: str = Factory.PASSWORD):
+    page = client.get("/sign-in")
+    return client.post("/sign-in", data={"csrf_token": csrf_token(page.text), "username": username,
+                                         "password": password})
+
+
+def post_form(client, page_url: str, action: str, data: dict | None = None, **kwargs):
+    """Open a page as a person would, take its CSRF token, and post a form."""
+    page = client.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    payload = {"csrf_token": csrf_token(page.text), **(data or {})}
+    return client.post(action, data=payload, **kwargs)

@@ -1,0 +1,77 @@
+"""Small factories for test data: each makes one thing, with defaults that can be overridden."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from kidrate import cases, links
+from kidrate.accounts import hash_password
+from kidrate.models import Case, Organisation, Problem, Unit, User
+
+
+class Factory:
+    PASSWORD = "correct horse battery"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._org: Organisation | None = None
+        self._units: dict[str, Unit] = {}
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def org(self) -> Organisation:
+        if self._org is None:
+            self._org = Organisation(name="Testkommun")
+            self.session.add(self._org)
+            self.session.flush()
+        return self._org
+
+    def unit(self, kind: str = "authority", name: str | None = None) -> Unit:
+        key = name or kind
+        if key not in self._units:
+            unit = Unit(organisation_id=self.org().id, name=name or f"{kind} unit", kind=kind)
+            self.session.add(unit)
+            self.session.flush()
+            self._units[key] = unit
+        return self._units[key]
+
+    def user(self, role: str, unit: Unit | None = None, username: str | None = None, **fields) -> User:
+        if unit is None and role in {"social_worker", "therapist"}:
+            unit = self.unit("authority" if role == "social_worker" else "open_care")
+        user = User(
+            organisation_id=self.org().id, unit_id=unit.id if unit else None,
+            username=username or f"{role}{self._next()}", display_name=f"{role} {self._n}", role=role,
+            password_hash=hash_password(self.PASSWORD), locale="en", **fields,
+        )
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+    def case(self, social_worker: User, *, therapist: User | None = None, words=("Pappa slår mig.",),
+             investigation=(), case_ref: str | None = None, **fields) -> Case:
+        values = dict(case_ref=case_ref or f"BOU-{self._next()}", age=11, gender="girl", child_language="sv",
+                      family_languages=["sv"], intervention_types=["traditional"],
+                      follow_up_date=date.today() + timedelta(days=60))
+        values.update(fields)
+        case = cases.open_case(self.session, social_worker, **values)
+        for w in words:
+            case.problems.append(Problem(source="child", words=w, words_language="sv",
+                                         category="violence_abuse", goal="Trygg hemma"))
+        for w in investigation:
+            case.problems.append(Problem(source="investigation", words=w, category="parenting"))
+        self.session.flush()
+        if therapist is not None:
+            cases.assign(case, therapist)
+        self.session.commit()
+        return case
+
+    def link(self, case: Case, kind: str = "start", language: str = "en", days: int = 14) -> str:
+        _link, token = links.issue(self.session, case.round(kind), language=language, created_by_id=None,
+                                   days=days)
+        self.session.commit()
+        return token
