@@ -63,8 +63,8 @@ def ctx(app):
 
 @pytest.fixture
 def make(app):
-    with app.app_context():
-        yield Factory(db.session)
+    # No app context stays pushed: each request in a test gets its own, as in production.
+    return Factory(db.session, app)
 
 
 @pytest.fixture

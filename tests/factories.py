@@ -14,8 +14,9 @@ from kidrate.models import Case, Organisation, Problem, Unit, User
 class Factory:
     PASSWORD = "correct horse battery"
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, app) -> None:
         self.session = session
+        self.app = app
         self._org: Organisation | None = None
         self._units: dict[str, Unit] = {}
         self._n = 0
@@ -28,7 +29,7 @@ class Factory:
         if self._org is None:
             self._org = Organisation(name="Testkommun")
             self.session.add(self._org)
-            self.session.flush()
+            self.session.commit()
         return self._org
 
     def unit(self, kind: str = "authority", name: str | None = None) -> Unit:
@@ -36,17 +37,19 @@ class Factory:
         if key not in self._units:
             unit = Unit(organisation_id=self.org().id, name=name or f"{kind} unit", kind=kind)
             self.session.add(unit)
-            self.session.flush()
+            self.session.commit()
             self._units[key] = unit
         return self._units[key]
 
     def user(self, role: str, unit: Unit | None = None, username: str | None = None, **fields) -> User:
+        with self.app.app_context():  # argon2 settings come from the app
+            password_hash = hash_password(self.PASSWORD)
         if unit is None and role in {"social_worker", "therapist"}:
             unit = self.unit("authority" if role == "social_worker" else "open_care")
         user = User(
             organisation_id=self.org().id, unit_id=unit.id if unit else None,
             username=username or f"{role}{self._next()}", display_name=f"{role} {self._n}", role=role,
-            password_hash=hash_password(self.PASSWORD), locale="en", **fields,
+            password_hash=password_hash, locale="en", **fields,
         )
         self.session.add(user)
         self.session.commit()
@@ -58,6 +61,7 @@ class Factory:
                       family_languages=["sv"], intervention_types=["traditional"],
                       follow_up_date=date.today() + timedelta(days=60))
         values.update(fields)
+        social_worker = self.session.get(User, social_worker.id)
         case = cases.open_case(self.session, social_worker, **values)
         for w in words:
             case.problems.append(Problem(source="child", words=w, words_language="sv",
@@ -66,11 +70,12 @@ class Factory:
             case.problems.append(Problem(source="investigation", words=w, category="parenting"))
         self.session.flush()
         if therapist is not None:
-            cases.assign(case, therapist)
+            cases.assign(case, self.session.get(User, therapist.id))
         self.session.commit()
         return case
 
     def link(self, case: Case, kind: str = "start", language: str = "en", days: int = 14) -> str:
+        case = self.session.get(Case, case.id)  # the test's copy may be detached by a request in between
         _link, token = links.issue(self.session, case.round(kind), language=language, created_by_id=None,
                                    days=days)
         self.session.commit()
