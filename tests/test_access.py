@@ -1,0 +1,178 @@
+"""Access: every staff route is denied by default, and each role sees only what it needs.
+
+The matrix below names, per endpoint, who may use it. A route missing from the matrix fails the
+test, so a new route cannot slip in unclassified.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kidrate import cases
+from kidrate.extensions import db
+from kidrate.models import Case, Closure, Organisation, Unit, User
+
+from .conftest import csrf_token, sign_in
+from .factories import Factory
+
+SECRET = "HEMLIGA-ORD-7731"
+PUBLIC = {"static", "staff.sign_in", "staff.accept_invite", "staff.reset_password",
+          "child.questions", "child.submit", "child.thanks"}
+EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin"}
+MATRIX = {
+    "staff.home": EVERYONE,
+    "staff.sign_out": EVERYONE,
+    "staff.profile": EVERYONE,
+    "staff.case_list": {"sw_a", "sw_b", "t1", "t2"},
+    "staff.case_new": {"sw_a", "sw_b"},
+    "staff.case_view": {"sw_a", "t1"},
+    "staff.problem_add": {"sw_a", "t1"},
+    "staff.problem_delete": {"sw_a"},
+    "staff.case_assign": {"sw_a"},
+    "staff.link_issue": {"t1"},
+    "staff.link_revoke": {"t1"},
+    "staff.closure_edit": {"t1"},
+    "staff.handover_send": {"t1"},
+    "staff.handover_inbox": {"sw_a", "sw_b"},
+    "staff.handover_view": {"sw_a", "t1"},
+    "staff.handover_mark_read": {"sw_a"},
+    "staff.admin_users": {"admin"},
+    "staff.admin_user_new": {"admin"},
+    "staff.admin_user_reset": {"admin"},
+    "staff.admin_user_active": {"admin"},
+    "staff.admin_units": {"admin"},
+}
+
+
+@pytest.fixture
+def world(app, make: Factory):
+    unit_a = make.unit("authority", "Unit A")
+    unit_b = make.unit("authority", "Unit B")
+    users = {
+        "sw_a": make.user("social_worker", unit_a, username="sw_a"),
+        "sw_b": make.user("social_worker", unit_b, username="sw_b"),
+        "t1": make.user("therapist", username="t1"),
+        "t2": make.user("therapist", username="t2"),
+        "analyst": make.user("analyst", username="analyst"),
+        "admin": make.user("admin", username="admin"),
+    }
+    case = make.case(users["sw_a"], therapist=users["t1"], words=(SECRET,), case_ref="REF-SECRET-1")
+    make.link(case, "start")
+    case = db.session.get(Case, case.id)
+    case.closure = Closure(reason="goals_met", concern_remaining=False, participation={})
+    cases.send_handover(db.session, case, db.session.get(User, users["t1"].id))
+    db.session.commit()
+    link_id = case.rounds[0].links[0].id
+    other_org = Organisation(name="Annan kommun")
+    db.session.add(other_org)
+    db.session.flush()
+    outsider = User(organisation_id=other_org.id, username="outsider", display_name="O", role="admin",
+                    password_hash=users["admin"].password_hash)
+    db.session.add(outsider)
+    db.session.commit()
+    params = {"case_id": case.id, "problem_id": case.problems[0].id, "link_id": link_id, "version": 1,
+              "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32}
+    return {"users": users, "case": case, "params": params, "outsider_id": outsider.id}
+
+
+def test_every_route_is_public_or_names_its_roles(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint in PUBLIC:
+            assert getattr(view, "kidrate_public", False) or rule.endpoint == "static", rule.endpoint
+            continue
+        assert rule.endpoint in MATRIX, f"{rule.endpoint} is not in the access matrix"
+        assert getattr(view, "kidrate_roles", None), f"{rule.endpoint} names no roles"
+
+
+def _url(app, rule, params):
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **{k: params[k] for k in rule.arguments})
+
+
+@pytest.mark.parametrize("who", sorted(EVERYONE))
+def test_wrong_role_gets_403_or_404_and_sees_nothing(app, world, who):
+    client = app.test_client()
+    sign_in(client, who)
+    token = csrf_token(client.get("/profile").text)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC or who in MATRIX[rule.endpoint]:
+            continue
+        url = _url(app, rule, world["params"])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code in (403, 404), (who, rule.endpoint, method, response.status_code)
+            assert SECRET not in response.text and "REF-SECRET-1" not in response.text, (who, rule.endpoint)
+            checked += 1
+    assert checked > 0 or who == "sw_a"
+
+
+def test_anonymous_is_sent_to_sign_in_or_refused(app, world):
+    client = app.test_client()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        url = _url(app, rule, world["params"])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            if method == "GET":
+                assert response.status_code == 302 and "/sign-in" in response.headers["Location"], rule.endpoint
+            else:
+                assert response.status_code in (400, 401), (rule.endpoint, response.status_code)
+            assert SECRET not in response.text
+
+
+def test_lists_show_only_ones_own_cases(app, world):
+    case_link = f'href="/cases/{world["case"].id}'
+    for who, sees in [("sw_a", True), ("sw_b", False), ("t1", True), ("t2", False)]:
+        client = app.test_client()
+        sign_in(client, who)
+        assert (case_link in client.get("/cases").text) is sees, who
+        if who.startswith("sw"):
+            assert (case_link in client.get("/handovers").text) is sees, who
+            assert (case_link in client.get("/cases?q=REF-SECRET-1").text) is sees, who
+
+
+def test_allowed_roles_do_get_the_case(app, world):
+    case_id = world["case"].id
+    for who in ("sw_a", "t1"):
+        client = app.test_client()
+        sign_in(client, who)
+        page = client.get(f"/cases/{case_id}")
+        assert page.status_code == 200 and SECRET in page.text
+        assert SECRET in client.get(f"/cases/{case_id}/handovers/1").text
+
+
+def test_admin_cannot_reach_users_of_another_organisation(app, world):
+    client = app.test_client()
+    sign_in(client, "admin")
+    token = csrf_token(client.get("/admin/users").text)
+    assert "outsider" not in client.get("/admin/users").text
+    for action in ("reset", "active"):
+        response = client.post(f"/admin/users/{world['outsider_id']}/{action}", data={"csrf_token": token})
+        assert response.status_code == 404
+    assert db.session.scalar(select(User.active).where(User.username == "outsider")) is True
+
+
+def test_a_therapist_sees_a_case_only_once_it_is_handed_over(app, make):
+    sw = make.user("social_worker", username="sw")
+    t = make.user("therapist", username="t")
+    case = make.case(sw, words=(SECRET,))
+    case.therapist_id = t.id  # named, but the assignment is still a draft
+    db.session.merge(case)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, "t")
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    assert SECRET not in client.get("/cases").text
+
+
+def test_units_are_per_organisation(app, world):
+    client = app.test_client()
+    sign_in(client, "admin")
+    assert "Unit A" in client.get("/admin/units").text
+    assert db.session.scalar(select(Unit).where(Unit.name == "Unit A")) is not None

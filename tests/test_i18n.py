@@ -1,0 +1,117 @@
+"""Translations: catalogues complete and consistent, extraction up to date, lang and dir right."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from kidrate.config import PROJECT_ROOT
+
+from .conftest import sign_in
+
+TRANSLATIONS = PROJECT_ROOT / "translations"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+# Which catalogues must be complete, per audience.
+REQUIRED = {"messages": ["sv"], "child": ["sv"]}
+
+
+def catalogues():
+    return [pytest.param(po, id=f"{po.parent.parent.name}/{po.stem}")
+            for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/*.po"))]
+
+
+def _load(path: Path):
+    with path.open("rb") as handle:
+        return read_po(handle, locale=path.parent.parent.name)
+
+
+@pytest.mark.parametrize("po", catalogues())
+def test_catalogue_compiles(po):
+    write_mo(BytesIO(), _load(po))
+
+
+@pytest.mark.parametrize("po", catalogues())
+def test_placeholders_match_the_source(po):
+    for message in _load(po):
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        expected = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
+        for translated in strings:
+            if not translated:
+                continue
+            found = set(PLACEHOLDER.findall(translated))
+            # A singular form may drop %(num)s ("one day"), but nothing may be invented or lost otherwise.
+            assert found <= expected and expected - found <= {"%(num)s"}, (message.id, translated)
+
+
+@pytest.mark.parametrize(("domain", "locale"), [(d, loc) for d, locs in REQUIRED.items() for loc in locs])
+def test_required_catalogues_are_complete_and_not_fuzzy(domain, locale):
+    catalog = _load(TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.po")
+    template = _load_template(domain)
+    missing = [m.id for m in template if m.id and (catalog.get(m.id) is None or not _translated(catalog.get(m.id)))]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert missing == [] and fuzzy == []
+
+
+def _translated(message) -> bool:
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(strings)
+
+
+def _load_template(domain: str):
+    with (TRANSLATIONS / f"{domain}.pot").open("rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize(("domain", "config", "extra"), [
+    ("messages", "babel.cfg", ["--ignore-dirs=.* ._ child", "-k", "lazy_gettext", "-k", "_l"]),
+    ("child", "babel-child.cfg", []),
+])
+def test_extracted_strings_are_up_to_date(tmp_path, domain, config, extra):
+    """Every string in the code is in the committed template (run `make translations` when this fails)."""
+    out = tmp_path / f"{domain}.pot"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", config, "--no-location",
+         "--sort-output", *extra, "-o", str(out), "."],
+        cwd=PROJECT_ROOT, check=True,
+    )
+    with out.open("rb") as handle:
+        fresh = {m.id for m in read_po(handle) if m.id}
+    committed = {m.id for m in _load_template(domain) if m.id}
+    assert fresh == committed
+
+
+def test_staff_pages_speak_swedish_by_default_and_english_when_chosen(app, make):
+    client = app.test_client()
+    page = client.get("/sign-in")
+    assert '<html lang="sv" dir="ltr">' in page.text and "Logga in" in page.text
+    make.user("therapist", username="tess")
+    sign_in(client, "tess")
+    assert '<html lang="en"' in client.get("/cases").text
+
+
+def test_child_page_takes_the_links_language_and_direction(app, make):
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"))
+    page = app.test_client().get(f"/r/{make.link(case, language='ar')}")
+    assert '<html lang="ar" dir="rtl">' in page.text
+    page = app.test_client().get(f"/r/{make.link(case, 'follow_up', language='fa_AF')}")
+    assert '<html lang="fa-AF" dir="rtl">' in page.text
+
+
+def test_swedish_child_page_has_no_untranslated_source_string(app, make):
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"), words=("Ord",))
+    html = app.test_client().get(f"/r/{make.link(case, language='sv')}").text
+    sources = [m.id for m in _load_template("child") if isinstance(m.id, str) and len(m.id.split()) >= 2]
+    leaked = [s for s in sources if s in html]
+    assert leaked == []
