@@ -37,11 +37,11 @@ run: compile-translations
 	$(BIN)/kidrate run --host 127.0.0.1 --port 5000
 
 test: compile-translations
-	$(BIN)/ruff check kidrate tests bench
+	$(BIN)/ruff check kidrate tests $(wildcard bench)
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check kidrate tests bench
+	$(BIN)/ruff check kidrate tests $(wildcard bench)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -107,6 +107,8 @@ class Case(Base):
     intervention_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     intervention_text: Mapped[str | None] = mapped_column(Text)
     follow_up_date: Mapped[date | None]
+    # The child's scale view as the therapist set it; None means "from the child's age".
+    scale_view: Mapped[str | None] = mapped_column(String(10))
     authority_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     social_worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     open_care_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
@@ -220,6 +222,8 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rating_round.id"), unique=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("child_link.id"), unique=True)
+    # Made on the child's page: a retry of the same submission is recognised as the success it was.
+    client_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_text: Mapped[str | None] = mapped_column(Text)
 
@@ -236,6 +240,7 @@ class Rating(Base):
             "(answer = 'rated' AND value BETWEEN 1 AND 10) OR (answer <> 'rated' AND value IS NULL)",
             name="value",
         ),
+        CheckConstraint("good_enough IS NULL OR good_enough BETWEEN 1 AND 10", name="good_enough"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,6 +248,11 @@ class Rating(Base):
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id"), index=True)
     answer: Mapped[str] = mapped_column(String(20))
     value: Mapped[int | None]
+    # Which view of the scale produced the value, and the version of its mapping to 1–10.
+    scale_view: Mapped[str] = mapped_column(String(10), default="ten")
+    scale_version: Mapped[int] = mapped_column(default=1)
+    # At the start: the number at which the child would say it is good enough.
+    good_enough: Mapped[int | None]
 
     submission: Mapped[Submission] = relationship(back_populates="ratings")
 

@@ -1,53 +1,127 @@
-"""The child's rating scale and the validation of the child's answers (pure functions)."""
+"""The child's rating scale and the validation of the child's answers (pure functions).
+
+Whatever view the child sees, the stored value is an integer 1–10 (or a recorded "don't want to
+answer" / "don't know"), together with the view and the version of its mapping to 1–10:
+
+- "two_step" (about ages 6–7): good or not good, then a little / quite / very → 1, 3, 5 or 6, 8, 10;
+- "six" (about ages 8–12): six faces with words → 1, 3, 5, 6, 8, 10;
+- "ten" (about ages 13–17): the full ladder 1–10.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 SCALE = tuple(range(1, 11))
-DECLINED = "declined"
+SCALE_VERSION = 1
+VIEWS = ("two_step", "six", "ten")
+SIX_VALUES = (1, 3, 5, 6, 8, 10)
+VIEW_VALUES = {"two_step": SIX_VALUES, "six": SIX_VALUES, "ten": SCALE}
+NOT_ANSWERED = ("declined", "dont_know")
 ADDED_TEXT_MAX = 2000
+# Step one: good or not good; step two: how much. Together they give the stored value.
+TWO_STEP = {
+    ("not_good", "very"): 1, ("not_good", "quite"): 3, ("not_good", "little"): 5,
+    ("good", "little"): 6, ("good", "quite"): 8, ("good", "very"): 10,
+}
+_CLIENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def default_view(age: int) -> str:
+    if age <= 7:
+        return "two_step"
+    if age <= 12:
+        return "six"
+    return "ten"
+
+
+def simpler(view: str) -> str | None:
+    index = VIEWS.index(view)
+    return VIEWS[index - 1] if index > 0 else None
+
+
+def more_detailed(view: str) -> str | None:
+    index = VIEWS.index(view)
+    return VIEWS[index + 1] if index + 1 < len(VIEWS) else None
+
+
+def two_step_parts(value: int) -> tuple[str, str]:
+    """The two choices that give a stored value (to show a child's choice again in the two-step view)."""
+    return next(parts for parts, v in TWO_STEP.items() if v == value)
 
 
 @dataclass(frozen=True)
 class Answer:
     problem_id: int
-    answer: str  # "rated" or "declined"
+    answer: str  # "rated", "declined" or "dont_know"
     value: int | None
+    good_enough: int | None = None
 
 
 @dataclass(frozen=True)
 class ParsedAnswers:
     answers: tuple[Answer, ...]
     added_text: str | None
-    errors: tuple[str, ...]  # message codes; the view turns them into the child's language
+    client_id: str | None
+    errors: tuple[str, ...]  # message codes; the view says them in the child's language
 
 
 def field_name(problem_id: int) -> str:
     return f"answer-{problem_id}"
 
 
-def parse_answers(form: Mapping[str, str], problem_ids: Iterable[int]) -> ParsedAnswers:
+def _small_int(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 2 else None
+
+
+def _one_answer(form: Mapping[str, str], pid: int, view: str) -> tuple[str, int | None] | str:
+    """(answer, value) for one problem, or an error code."""
+    raw = (form.get(field_name(pid)) or "").strip()
+    if not raw and view == "two_step":
+        parts = ((form.get(f"good-{pid}") or "").strip(), (form.get(f"amount-{pid}") or "").strip())
+        if all(parts):
+            return ("rated", TWO_STEP[parts]) if parts in TWO_STEP else "out_of_range"
+        return "missing"
+    if not raw:
+        return "missing"
+    if raw in NOT_ANSWERED:
+        return (raw, None)
+    value = _small_int(raw)
+    if value is None or value not in VIEW_VALUES[view]:
+        return "out_of_range"
+    return ("rated", value)
+
+
+def parse_answers(form: Mapping[str, str], problem_ids: Iterable[int], *, view: str = "ten",
+                  ask_good_enough: bool = False) -> ParsedAnswers:
     """Validate a submitted form against the round's problems. Nothing partial is ever accepted."""
+    if view not in VIEWS:
+        raise ValueError(view)
     expected = list(problem_ids)
     errors: list[str] = []
     answers: list[Answer] = []
 
-    known_fields = {field_name(pid) for pid in expected}
-    if any(key.startswith("answer-") and key not in known_fields for key in form):
-        errors.append("unknown_question")
+    known = {pid: str(pid) for pid in expected}
+    for key in form:
+        prefix, _sep, pid = key.partition("-")
+        if prefix in {"answer", "good", "amount", "enough"} and pid not in known.values():
+            errors.append("unknown_question")
+        if prefix == "enough" and not ask_good_enough:
+            errors.append("unknown_question")
 
     for pid in expected:
-        raw = (form.get(field_name(pid)) or "").strip()
-        if not raw:
-            errors.append("missing")
-        elif raw == DECLINED:
-            answers.append(Answer(pid, "declined", None))
-        elif raw.isascii() and raw.isdigit() and int(raw) in SCALE:
-            answers.append(Answer(pid, "rated", int(raw)))
-        else:
+        result = _one_answer(form, pid, view)
+        if isinstance(result, str):
+            errors.append(result)
+            continue
+        answer, value = result
+        enough_raw = (form.get(f"enough-{pid}") or "").strip() if ask_good_enough else ""
+        enough = _small_int(enough_raw) if enough_raw else None
+        if enough_raw and (enough is None or enough not in SCALE):
             errors.append("out_of_range")
+        answers.append(Answer(pid, answer, value, enough))
 
     text = (form.get("added_text") or "").strip()
     if len(text) > ADDED_TEXT_MAX:
@@ -55,7 +129,11 @@ def parse_answers(form: Mapping[str, str], problem_ids: Iterable[int]) -> Parsed
     if "\x00" in text:
         errors.append("text_invalid")
 
+    client_id = (form.get("client_id") or "").strip().lower() or None
+    if client_id is not None and not _CLIENT_ID.match(client_id):
+        errors.append("out_of_range")
+
     unique_errors = tuple(dict.fromkeys(errors))
     if unique_errors:
-        return ParsedAnswers((), None, unique_errors)
-    return ParsedAnswers(tuple(answers), text or None, ())
+        return ParsedAnswers((), None, None, unique_errors)
+    return ParsedAnswers(tuple(answers), text or None, client_id, ())

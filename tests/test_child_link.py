@@ -39,7 +39,7 @@ def stored() -> tuple[int, int]:
 
 def test_page_shows_each_problem_in_the_childs_words_with_ten_choices_and_declining(client, make, child_case):
     token = make.link(child_case)
-    page = client.get(f"/r/{token}")
+    page = client.get(f"/r/{token}?view=ten")
     assert page.status_code == 200
     assert "Pappa slår mig." in page.text and "Jag har inga kompisar." in page.text
     for pid in (p.id for p in child_case.problems):

@@ -34,14 +34,14 @@ def issue_link(client, case_id: int, kind: str) -> str:
 
 
 def test_assignment_to_handover_and_back(app, make):
-    sw = make.user("social_worker", username="sara")
+    make.user("social_worker", username="sara")
     therapist = make.user("therapist", username="bo")
     social, open_care, child = app.test_client(), app.test_client(), app.test_client()
 
     # The social worker opens a case and writes the assignment.
     assert sign_in(social, "sara").status_code == 302
     response = post_form(social, "/cases/new", "/cases/new", {
-        "case_ref": "BOU-2026-17", "age": "12", "gender": "boy", "child_language": "sv",
+        "case_ref": "BOU-2026-17", "age": "14", "gender": "boy", "child_language": "sv",
         "family_languages": ["ar", "sv"], "intervention_types": ["traditional", "manual_based"],
         "intervention_text": "Trygghetscirkeln",
         "follow_up_date": (date.today() + timedelta(days=30)).isoformat(),

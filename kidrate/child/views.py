@@ -1,17 +1,33 @@
-"""Thin views for the child's link: show the questions, take the answers once, say thank you."""
+"""Thin views for the child's link: show the questions, check them, take them once, say thank you."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+import uuid
+
+from flask import current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import links
 from ..cases import child_problems
 from ..extensions import csrf, db
 from ..i18n import CHILD_LOCALES, child_domain, set_page_locale
-from ..models import ChildLink, Rating, Submission, utcnow
-from ..scale import ADDED_TEXT_MAX, SCALE, field_name, parse_answers
+from ..models import ChildLink, Problem, Rating, Submission, utcnow
+from ..scale import (
+    ADDED_TEXT_MAX,
+    NOT_ANSWERED,
+    SCALE_VERSION,
+    TWO_STEP,
+    VIEW_VALUES,
+    VIEWS,
+    default_view,
+    field_name,
+    more_detailed,
+    parse_answers,
+    simpler,
+    two_step_parts,
+)
 from ..security import public
 from . import bp
 
@@ -57,7 +73,13 @@ ERROR_MESSAGES = {
 }
 
 
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
 def _gone():
+    if request.method == "POST" and _wants_json():
+        return jsonify(status="gone"), 404
     return render_template("child/gone.html"), 404
 
 
@@ -67,27 +89,106 @@ def child_error_page(code: int):
     use_child_catalogue()
     if code == 404:
         return _gone()
+    if _wants_json():
+        return jsonify(status="error"), code
     return render_template("child/try_again.html"), code
 
 
-def _already_sent():
+def _thanks_url(link: ChildLink) -> str:
+    return url_for("child.thanks", lang=link.language)
+
+
+def _done(link: ChildLink, status: str):
+    """The answer to a submission that is (now, or already) stored."""
+    if status == "sent":
+        if _wants_json():
+            return jsonify(status="sent", next=_thanks_url(link))
+        return redirect(_thanks_url(link), code=303)
+    if _wants_json():
+        return jsonify(status="already_sent", next=url_for("child.already_sent", lang=link.language))
     return render_template("child/already_sent.html")
 
 
-def _render_questions(link: ChildLink, errors: tuple[str, ...] = (), chosen: dict | None = None,
-                      status: int = 200):
+def _view_for(link: ChildLink) -> str:
+    """The view the child chose on this page, else the therapist's choice, else from age."""
     case = link.round.case
+    asked = request.values.get("view")
+    if asked in VIEWS:
+        return asked
+    return case.scale_view or default_view(case.age)
+
+
+def _chosen(problems: list[Problem], view: str) -> tuple[dict[int, str], dict[int, str]]:
+    """The child's choices from a posted form, to show them again (never from storage)."""
+    chosen, enough = {}, {}
+    for p in problems:
+        raw = request.form.get(field_name(p.id), "")
+        if not raw and view == "two_step":
+            parts = (request.form.get(f"good-{p.id}", ""), request.form.get(f"amount-{p.id}", ""))
+            raw = str(TWO_STEP[parts]) if parts in TWO_STEP else ""
+        chosen[p.id] = raw
+        enough[p.id] = request.form.get(f"enough-{p.id}", "")
+    return chosen, enough
+
+
+def _picked_parts(picked: str) -> tuple[str, str]:
+    if picked.isdigit() and int(picked) in VIEW_VALUES["two_step"]:
+        return two_step_parts(int(picked))
+    return ("", "")
+
+
+def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = (), status: int = 200):
+    case = link.round.case
+    problems = child_problems(case)
+    view = _view_for(link)
+    chosen, enough = _chosen(problems, view) if request.method == "POST" else ({}, {})
+    base = url_for("child.questions", token=token)
+    less, more = simpler(view), more_detailed(view)
     return render_template(
         "child/questions.html",
-        token_form=_form_token(link),
-        problems=child_problems(case),
-        scale=SCALE,
+        action=url_for("child.submit", token=token),
+        form_token=_form_token(link),
+        client_id=request.form.get("client_id") or str(uuid.uuid4()),
+        problems=problems,
+        view=view,
+        values=VIEW_VALUES[view],
         field_name=field_name,
-        chosen=chosen or {},
+        chosen=chosen,
+        chosen_enough=enough,
+        picked_parts=_picked_parts,
+        added_text=request.form.get("added_text", "")[:ADDED_TEXT_MAX],
+        ask_good_enough=link.round.kind == "start",
         errors=[ERROR_MESSAGES[e]() for e in errors],
         added_text_max=ADDED_TEXT_MAX,
-        round_kind=link.round.kind,
+        page_lang=link.language,
+        switch_simpler=f"{base}?view={less}" if less else None,
+        switch_detailed=f"{base}?view={more}" if more else None,
     ), status
+
+
+def _answer_label(answer: str, value: int | None, view: str) -> str:
+    if answer == "declined":
+        return _("I don't want to answer")
+    if answer == "dont_know":
+        return _("I don't know")
+    return _("%(number)s of 10", number=value)
+
+
+def _render_review(link: ChildLink, token: str, parsed, view: str):
+    problems = {p.id: p for p in child_problems(link.round.case)}
+    summary = [
+        {"words": problems[a.problem_id].words, "lang": problems[a.problem_id].words_language,
+         "answer": _answer_label(a.answer, a.value, view), "enough": a.good_enough}
+        for a in parsed.answers
+    ]
+    hidden = [("form_token", request.form.get("form_token", "")), ("client_id", parsed.client_id or ""),
+              ("view", view), ("added_text", parsed.added_text or "")]
+    for a in parsed.answers:
+        hidden.append((field_name(a.problem_id), a.answer if a.answer in NOT_ANSWERED else str(a.value)))
+        if a.good_enough:
+            hidden.append((f"enough-{a.problem_id}", str(a.good_enough)))
+    return render_template("child/review.html", action=url_for("child.submit", token=token), summary=summary,
+                           hidden=hidden, added_text=parsed.added_text, page_lang=link.language)
 
 
 @bp.get("/<token>")
@@ -100,7 +201,7 @@ def questions(token: str):
     if link.opened_at is None:
         link.opened_at = utcnow()
         db.session.commit()
-    return _render_questions(link)
+    return _render_questions(link, token)
 
 
 @bp.post("/<token>")
@@ -111,40 +212,95 @@ def submit(token: str):
     if link is None:
         return _gone()
     set_page_locale(link.language)
-    if link.used_at is not None or link.round.submission is not None:
-        return _already_sent()
+    posted_client_id = (request.form.get("client_id") or "").strip().lower() or None
+    existing = link.round.submission
+    if link.used_at is not None or existing is not None:
+        same = existing is not None and posted_client_id and existing.client_id == posted_client_id
+        return _done(link, "sent" if same else "already_sent")
     if not links.usable(link):
         return _gone()
     if not _form_token_valid(link, request.form.get("form_token")):
+        if _wants_json():
+            return jsonify(status="error"), 400
         return render_template("child/try_again.html"), 400
 
+    view = request.form.get("view")
+    if view not in VIEWS:
+        view = _view_for(link)
     problems = child_problems(link.round.case)
-    parsed = parse_answers(request.form, [p.id for p in problems])
+    parsed = parse_answers(request.form, [p.id for p in problems], view=view,
+                           ask_good_enough=link.round.kind == "start")
+    intent = request.form.get("intent", "send")
     if parsed.errors:
-        chosen = {p.id: request.form.get(field_name(p.id), "") for p in problems}
-        return _render_questions(link, parsed.errors, chosen, status=400)
+        if _wants_json():
+            return jsonify(status="invalid", errors=[ERROR_MESSAGES[e]() for e in parsed.errors]), 400
+        return _render_questions(link, token, errors=parsed.errors, status=400)
+    if intent == "change":
+        return _render_questions(link, token)
+    if intent == "review":
+        return _render_review(link, token, parsed, view)
+    return _store(link, parsed, view)
 
-    # One transaction: consume the link and store the answers, or do neither.
+
+def _store(link: ChildLink, parsed, view: str):
+    """One transaction: consume the link and store the answers, or do neither."""
     try:
         if not links.consume(db.session, link):
             db.session.rollback()
-            return _already_sent() if db.session.get(ChildLink, link.id).used_at else _gone()
-        submission = Submission(round_id=link.round_id, link_id=link.id, added_text=parsed.added_text)
+            return _after_conflict(link, parsed.client_id)
+        submission = Submission(round_id=link.round_id, link_id=link.id, client_id=parsed.client_id,
+                                added_text=parsed.added_text)
         submission.ratings = [
-            Rating(problem_id=a.problem_id, answer=a.answer, value=a.value) for a in parsed.answers
+            Rating(problem_id=a.problem_id, answer=a.answer, value=a.value, good_enough=a.good_enough,
+                   scale_view=view, scale_version=SCALE_VERSION)
+            for a in parsed.answers
         ]
         db.session.add(submission)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return _already_sent()
-    return redirect(url_for("child.thanks", lang=link.language), code=303)
+        return _after_conflict(link, parsed.client_id)
+    except OperationalError:
+        # The database is unreachable or busy: nothing was stored; the child's page keeps the answers.
+        db.session.rollback()
+        current_app.logger.warning("child submission not stored: database unavailable")
+        if _wants_json():
+            return jsonify(status="retry"), 503
+        return render_template("child/try_again.html"), 503
+    return _done(link, "sent")
+
+
+def _after_conflict(link: ChildLink, client_id: str | None):
+    """Someone else's submission (or this one, retried) got there first."""
+    stored = db.session.scalar(select(Submission).where(Submission.round_id == link.round_id))
+    if stored is not None:
+        return _done(link, "sent" if client_id and stored.client_id == client_id else "already_sent")
+    return _gone()
 
 
 @bp.get("/thanks")
 @public
 def thanks():
+    _page_language()
+    return render_template("child/thanks.html")
+
+
+@bp.get("/sent")
+@public
+def already_sent():
+    _page_language()
+    return render_template("child/already_sent.html")
+
+
+@bp.get("/open")
+@public
+def not_active():
+    """Where the address bar points once the child has started, so the token leaves the history."""
+    _page_language()
+    return render_template("child/not_active.html")
+
+
+def _page_language() -> None:
     lang = request.args.get("lang")
     if lang in CHILD_LOCALES:
         set_page_locale(lang)
-    return render_template("child/thanks.html")
