@@ -141,7 +141,7 @@
     });
   }
 
-  function show(index) {
+  function show(index, quiet) {
     current = index;
     steps.forEach(function (s, i) { s.hidden = i !== index; });
     check.hidden = index !== last;
@@ -150,6 +150,7 @@
     review.hidden = true;
     send.hidden = index !== last;
     status.textContent = "";
+    if (quiet) return;
     if (index === last) { buildSummary(); check.focus(); }
     else {
       var target = steps[index].querySelector("legend, label") || steps[index];
@@ -213,5 +214,5 @@
     attempt();
   });
 
-  show(0);
+  show(0, true);
 })();

@@ -1,0 +1,204 @@
+"""The child's flow in a real browser, on a 360×640 touch phone: three views, JavaScript on and off,
+Swedish and Arabic, the quick exit, the offline retry, no request leaving the origin, and axe."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from kidrate.extensions import db
+from kidrate.models import Rating, Submission
+
+from .conftest import assert_accessible
+
+EXIT = "https://www.smhi.se/"
+
+
+@pytest.fixture
+def child_link(make, live_server):
+    def create(language="sv", age=11, kind="start", words=("Pappa skriker.", "Jag är ensam.")):
+        sw = make.user("social_worker")
+        case = make.case(sw, therapist=make.user("therapist"), words=words, age=age)
+        return f"{live_server}/r/{make.link(case, kind, language=language)}"
+    return create
+
+
+def stored_ratings() -> list[tuple]:
+    db.session.remove()
+    return sorted(db.session.execute(select(Rating.value, Rating.answer, Rating.scale_view)).all(),
+                  key=lambda r: (r[1], r[0] or 0))
+
+
+def only_own_origin(context, live_server) -> None:
+    strangers = [u for u in context.requests if not u.startswith(live_server) and not u.startswith("data:")]
+    assert strangers == []
+
+
+def tap_through(page, choose_per_question) -> None:
+    """Answer every question step by step with taps, then reach the check step."""
+    for choose in choose_per_question:
+        choose(page)
+        page.locator("button.next").tap()
+    page.locator("button.next").tap()  # past "anything to add?"
+    page.locator("#check").wait_for(state="visible")
+
+
+@pytest.mark.parametrize(("view", "age", "choices", "expected"), [
+    ("ten", 15, ["7", "declined"], [(None, "declined", "ten"), (7, "rated", "ten")]),
+    ("six", 10, ["8", "dont_know"], [(None, "dont_know", "six"), (8, "rated", "six")]),
+    ("two_step", 6, [("not_good", "quite"), "declined"], [(None, "declined", "two_step"), (3, "rated", "two_step")]),
+])
+def test_whole_flow_with_javascript_in_each_view(phone, child_link, live_server, axe, view, age, choices, expected):
+    page = phone.new_page()
+    page.goto(child_link(age=age))
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert page.locator(".progress").first.inner_text() == "1 av 2"
+    assert_accessible(axe, page, f"questions ({view})")
+
+    def chooser(choice):
+        def choose(p):
+            step = p.locator("fieldset.step:visible")
+            if isinstance(choice, tuple):
+                step.locator(f"input[name^='good-'][value='{choice[0]}']").tap()
+                step.locator(f"input[name^='amount-'][value='{choice[1]}']").tap()
+            else:
+                step.locator(f"input[name^='answer-'][value='{choice}']").tap()
+        return choose
+
+    tap_through(page, [chooser(c) for c in choices])
+    assert "Pappa skriker." in page.locator("#check").inner_text()
+    assert_accessible(axe, page, f"check step ({view})")
+    page.locator("button.send").tap()
+    page.wait_for_url(re.compile(r"/r/thanks"))
+    assert_accessible(axe, page, "thanks")
+    assert stored_ratings() == expected
+    only_own_origin(phone, live_server)
+    # Back does not show the answers again.
+    page.go_back()
+    assert "Pappa skriker." not in page.content()
+
+
+def test_token_leaves_the_address_bar_once_the_child_starts(phone, child_link):
+    page = phone.new_page()
+    url = child_link(age=15)
+    page.goto(url)
+    assert page.url == url
+    page.locator("fieldset.step:visible input[name^='answer-'][value='5']").tap()
+    assert "/r/open" in page.url and url.rsplit("/", 1)[1] not in page.url
+
+
+def test_whole_flow_without_javascript_on_one_page_with_a_check_step(phone_without_js, child_link, live_server, axe):
+    page = phone_without_js.new_page()
+    page.goto(child_link(age=15))
+    questions = page.locator("fieldset.question")
+    assert questions.count() == 2 and questions.nth(1).is_visible()  # all on one page
+    questions.nth(0).locator("input[name^='answer-'][value='4']").check()
+    questions.nth(1).locator("input[name^='answer-'][value='9']").check()
+    page.locator("button.review").click()
+    assert "Titta på dina svar" in page.content()
+    page.locator("button[value='change']").click()
+    assert page.locator("fieldset.question").nth(0).locator("input[name^='answer-'][value='4']").is_checked()
+    page.locator("fieldset.question").nth(0).locator("input[name^='answer-'][value='6']").check()
+    page.locator("button.review").click()
+    page.locator("button[value='send']").click()
+    page.wait_for_url(re.compile(r"/r/thanks"))
+    assert stored_ratings() == [(6, "rated", "ten"), (9, "rated", "ten")]
+    only_own_origin(phone_without_js, live_server)
+
+
+def test_arabic_page_runs_right_to_left(phone, child_link, axe):
+    page = phone.new_page()
+    page.goto(child_link(language="ar", age=15, words=("أبي يصرخ",)))
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert_accessible(axe, page, "questions (ar)")
+    page.locator("fieldset.step:visible input[name^='answer-'][value='2']").tap()
+    page.locator("button.next").tap()
+    page.locator("button.next").tap()
+    page.locator("button.send").tap()
+    page.wait_for_url(re.compile(r"/r/thanks"))
+    assert stored_ratings() == [(2, "rated", "ten")]
+
+
+@pytest.fixture
+def neutral_site(phone):
+    # No network here: the neutral exit site is answered locally, and only for this one address.
+    phone.route(f"{EXIT}**", lambda route: route.fulfill(status=200, body="<title>Väder</title>weather",
+                                                         content_type="text/html"))
+
+
+@pytest.mark.parametrize("how", ["tap", "shift3"])
+def test_quick_exit_replaces_the_page(phone, child_link, neutral_site, how):
+    page = phone.new_page()
+    page.goto(f"{child_link(age=15).rsplit('/r/', 1)[0]}/r/thanks")  # something before, in history
+    page.goto(child_link(age=15))
+    if how == "tap":
+        page.locator(".exit").tap()
+    else:
+        page.locator("body").focus()
+        for _ in range(3):
+            page.keyboard.press("Shift")
+    page.wait_for_url(EXIT)
+    page.go_back()
+    assert "Pappa skriker." not in page.content()
+
+
+def test_exit_is_a_plain_link_without_javascript(phone_without_js, child_link):
+    page = phone_without_js.new_page()
+    page.goto(child_link())
+    assert page.locator("a.exit").get_attribute("href") == EXIT
+
+
+def test_offline_send_waits_and_stores_exactly_once(phone, child_link, live_server):
+    page = phone.new_page()
+    page.goto(child_link(age=15))
+    tap_through(page, [lambda p: p.locator("fieldset.step:visible input[name^='answer-'][value='3']").tap(),
+                       lambda p: p.locator("fieldset.step:visible input[name^='answer-'][value='8']").tap()])
+    phone.set_offline(True)
+    page.locator("button.send").tap()
+    page.locator(".status").filter(has_text="uppkoppling").wait_for()
+    assert "Pappa skriker." in page.locator("#check").inner_text()  # the answers are still on the page
+    db.session.remove()
+    assert db.session.scalar(select(func.count(Submission.id))) == 0
+    phone.set_offline(False)
+    page.wait_for_url(re.compile(r"/r/thanks"), timeout=15000)
+    db.session.remove()
+    assert db.session.scalar(select(func.count(Submission.id))) == 1
+    assert stored_ratings() == [(3, "rated", "ten"), (8, "rated", "ten")]
+    only_own_origin(phone, live_server)
+
+
+def test_nothing_stays_on_the_device(phone, child_link):
+    page = phone.new_page()
+    page.goto(child_link(age=15))
+    page.locator("fieldset.step:visible input[name^='answer-'][value='5']").tap()
+    storage = page.evaluate("""async () => ({
+        local: localStorage.length, session: sessionStorage.length,
+        idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+        sw: navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).length : 0,
+        cookie: document.cookie })""")
+    assert storage == {"local": 0, "session": 0, "idb": 0, "sw": 0, "cookie": ""}
+    assert phone.cookies() == []
+
+
+@pytest.mark.parametrize("page_kind", ["gone", "already_sent", "not_active"])
+def test_status_pages_are_accessible(phone, live_server, axe, page_kind):
+    page = phone.new_page()
+    path = {"gone": "/r/" + "x" * 32, "already_sent": "/r/sent?lang=sv", "not_active": "/r/open?lang=sv"}
+    page.goto(live_server + path[page_kind])
+    assert_accessible(axe, page, page_kind)
+
+
+def test_touch_targets_are_big_enough_and_nothing_scrolls_sideways(phone, child_link):
+    page = phone.new_page()
+    for view, age in (("ten", 15), ("six", 10), ("two_step", 6)):
+        page.goto(child_link(age=age))
+        sizes = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'fieldset.step:not([hidden]) label, .nav button:not([hidden]), a.exit'))
+            .filter(e => e.offsetParent !== null)
+            .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height, e.textContent.trim()]; })""")
+        small = [s for s in sizes if s[0] < 44 or s[1] < 44]
+        assert small == [], (view, small)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
