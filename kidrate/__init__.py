@@ -68,6 +68,7 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
         text_direction=i18n.text_direction,
         language_name=i18n.language_name,
         language_label=i18n.language_label,
+        lang_attrs=i18n.lang_attrs,
         vocab=vocab,
     )
     app.jinja_env.filters.update(language_label=i18n.language_label, isodateformat=i18n.format_iso_date)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from babel import Locale
 from flask import g, session
+from markupsafe import Markup
 from flask_babel import Domain, format_date, get_locale, refresh
+from flask_babel import lazy_gettext as _l
 
 # The staff interface: Swedish first, then English.
 STAFF_LOCALES = ("sv", "en")
@@ -21,8 +24,14 @@ CHILD_LOCALES = (
 child_domain = Domain(domain="child")
 
 
+# Where CLDR's own name would mislead a family: Dari is not "Persian (Afghanistan)" to its speakers.
+OWN_NAMES = {"fa_AF": "دری"}
+
+
 def language_name(code: str) -> str:
     """A language named in itself ("العربية", "Soomaali"), for menus a child or family reads."""
+    if code in OWN_NAMES:
+        return OWN_NAMES[code]
     try:
         name = Locale.parse(code).get_display_name(code) or code
     except (ValueError, LookupError):
@@ -32,11 +41,14 @@ def language_name(code: str) -> str:
 
 def language_label(code: str) -> str:
     """A language named in the reader's language, with its own name beside it, for staff forms."""
-    try:
-        here = Locale.parse(code).get_display_name(get_locale()) or code
-    except (ValueError, LookupError):
-        return code
     own = language_name(code)
+    if code == "fa_AF":
+        here = str(_l("Dari"))
+    else:
+        try:
+            here = Locale.parse(code).get_display_name(get_locale()) or code
+        except (ValueError, LookupError):
+            return code
     here = here[:1].upper() + here[1:]
     return here if here == own else f"{here} ({own})"
 
@@ -49,6 +61,13 @@ def text_direction(code: str | None = None) -> str:
 def html_lang(code: str | None = None) -> str:
     """BCP 47 tag for <html lang>: fa_AF becomes fa-AF."""
     return str(code or get_locale()).replace("_", "-")
+
+
+def lang_attrs(code: str | None, page_code: str) -> Markup:
+    """` lang=".." dir=".."` for text in another language than its page (the child's own words)."""
+    if not code or code == page_code:
+        return Markup("")
+    return Markup(' lang="{}" dir="{}"').format(html_lang(code), text_direction(code))
 
 
 def set_page_locale(code: str) -> None:
@@ -70,15 +89,16 @@ def select_locale() -> str:
     return current_app.config["KIDRATE"].default_locale
 
 
-def available_child_locales() -> list[str]:
+@cache
+def available_child_locales() -> tuple[str, ...]:
     """Child locales with a catalogue on disk (English is the source language, always complete)."""
     from .config import PROJECT_ROOT
 
     root = PROJECT_ROOT / "translations"
-    return [
+    return tuple(
         code for code in CHILD_LOCALES
         if code == "en" or (root / code / "LC_MESSAGES" / "child.po").exists()
-    ]
+    )
 
 
 def format_iso_date(value: str | None) -> str:

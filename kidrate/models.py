@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -164,6 +165,53 @@ class Problem(Base):
     goal_attainment: Mapped[str | None] = mapped_column(String(20))
 
     case: Mapped[Case] = relationship(back_populates="problems")
+    translations: Mapped[list[ProblemTranslation]] = relationship(
+        back_populates="problem", cascade="all, delete-orphan", order_by="ProblemTranslation.language"
+    )
+    recordings: Mapped[list[Recording]] = relationship(cascade="all, delete-orphan")
+
+    def words_in(self, language: str) -> str | None:
+        """The child's words in a language: as said, or as translated by staff; None if neither."""
+        if self.words_language in (None, language):
+            return self.words
+        return next((t.words for t in self.translations if t.language == language), None)
+
+
+class ProblemTranslation(Base):
+    """The child's words put into another language by staff (an interpreter, say). The original stays."""
+
+    __tablename__ = "problem_translation"
+    __table_args__ = (UniqueConstraint("problem_id", "language", name="uq_problem_translation_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    words: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    problem: Mapped[Problem] = relationship(back_populates="translations")
+
+
+class Recording(Base):
+    """A short recording read aloud, for languages the child's device has no voice for: either a
+    problem in the child's words (recorded by staff, deleted with the case) or one fixed message of
+    the child's catalogue in one language (uploaded by the municipality)."""
+
+    __tablename__ = "recording"
+    __table_args__ = (
+        CheckConstraint("(problem_id IS NULL) <> (message_key IS NULL)", name="one_subject"),
+        UniqueConstraint("problem_id", "language", name="uq_recording_problem_language"),
+        UniqueConstraint("message_key", "language", name="uq_recording_message_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
+    message_key: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(10))
+    mime: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- The child's rating rounds and one-time links ----------------------------------------------

@@ -18,7 +18,7 @@ from .factories import Factory
 
 SECRET = "HEMLIGA-ORD-7731"
 PUBLIC = {"static", "staff.sign_in", "staff.accept_invite", "staff.reset_password",
-          "child.questions", "child.submit", "child.thanks", "child.already_sent", "child.not_active"}
+          "child.questions", "child.submit", "child.audio", "child.thanks", "child.already_sent", "child.not_active"}
 EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin"}
 MATRIX = {
     "staff.home": EVERYONE,

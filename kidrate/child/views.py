@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from .. import links
 from ..cases import child_problems
 from ..extensions import csrf, db
-from ..i18n import CHILD_LOCALES, child_domain, set_page_locale
-from ..models import ChildLink, Problem, Rating, Submission, utcnow
+from ..i18n import CHILD_LOCALES, available_child_locales, child_domain, set_page_locale
+from ..models import ChildLink, Problem, Rating, Recording, Submission, utcnow
 from ..scale import (
     ADDED_TEXT_MAX,
     NOT_ANSWERED,
@@ -95,7 +95,7 @@ def child_error_page(code: int):
 
 
 def _thanks_url(link: ChildLink) -> str:
-    return url_for("child.thanks", lang=link.language)
+    return url_for("child.thanks", lang=_language_for(link))
 
 
 def _done(link: ChildLink, status: str):
@@ -105,8 +105,34 @@ def _done(link: ChildLink, status: str):
             return jsonify(status="sent", next=_thanks_url(link))
         return redirect(_thanks_url(link), code=303)
     if _wants_json():
-        return jsonify(status="already_sent", next=url_for("child.already_sent", lang=link.language))
+        return jsonify(status="already_sent", next=url_for("child.already_sent", lang=_language_for(link)))
     return render_template("child/already_sent.html")
+
+
+def _language_for(link: ChildLink) -> str:
+    """The language the child chose on this page (held by the page itself, for this link only),
+    else the one the therapist set on the link."""
+    asked = request.values.get("lang")
+    return asked if asked in available_child_locales() else link.language
+
+
+def _shown_problems(problems: list[Problem], language: str) -> list[dict]:
+    """Each problem in the page's language where staff have translated it, with the words as said
+    one tap away; a recording in the page's language where there is one."""
+    shown = []
+    for p in problems:
+        translated = p.words_in(language)
+        original_lang = p.words_language or language
+        recording = next((r for r in p.recordings if r.language == language), None)
+        shown.append({
+            "id": p.id,
+            "words": translated or p.words,
+            "lang": language if translated else original_lang,
+            "original": p.words if translated and translated != p.words else None,
+            "original_lang": original_lang,
+            "audio": recording.id if recording else None,
+        })
+    return shown
 
 
 def _view_for(link: ChildLink) -> str:
@@ -142,14 +168,21 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
     problems = child_problems(case)
     view = _view_for(link)
     chosen, enough = _chosen(problems, view) if request.method == "POST" else ({}, {})
-    base = url_for("child.questions", token=token)
+    language = _language_for(link)
+
+    def here(**changes: str) -> str:
+        return url_for("child.questions", token=token, **{"lang": language, "view": view, **changes})
+
+    shown = _shown_problems(problems, language)
+    for p in shown:
+        p["audio"] = p["audio"] and url_for("child.audio", token=token, recording_id=p["audio"])
     less, more = simpler(view), more_detailed(view)
     return render_template(
         "child/questions.html",
         action=url_for("child.submit", token=token),
         form_token=_form_token(link),
         client_id=request.form.get("client_id") or str(uuid.uuid4()),
-        problems=problems,
+        problems=shown,
         view=view,
         values=VIEW_VALUES[view],
         field_name=field_name,
@@ -160,9 +193,11 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
         ask_good_enough=link.round.kind == "start",
         errors=[ERROR_MESSAGES[e]() for e in errors],
         added_text_max=ADDED_TEXT_MAX,
-        page_lang=link.language,
-        switch_simpler=f"{base}?view={less}" if less else None,
-        switch_detailed=f"{base}?view={more}" if more else None,
+        page_lang=language,
+        here=here,
+        child_languages=available_child_locales(),
+        switch_simpler=here(view=less) if less else None,
+        switch_detailed=here(view=more) if more else None,
     ), status
 
 
@@ -175,20 +210,21 @@ def _answer_label(answer: str, value: int | None, view: str) -> str:
 
 
 def _render_review(link: ChildLink, token: str, parsed, view: str):
-    problems = {p.id: p for p in child_problems(link.round.case)}
+    language = _language_for(link)
+    problems = {p["id"]: p for p in _shown_problems(child_problems(link.round.case), language)}
     summary = [
-        {"words": problems[a.problem_id].words, "lang": problems[a.problem_id].words_language,
+        {"words": problems[a.problem_id]["words"], "lang": problems[a.problem_id]["lang"],
          "answer": _answer_label(a.answer, a.value, view), "enough": a.good_enough}
         for a in parsed.answers
     ]
     hidden = [("form_token", request.form.get("form_token", "")), ("client_id", parsed.client_id or ""),
-              ("view", view), ("added_text", parsed.added_text or "")]
+              ("view", view), ("lang", language), ("added_text", parsed.added_text or "")]
     for a in parsed.answers:
         hidden.append((field_name(a.problem_id), a.answer if a.answer in NOT_ANSWERED else str(a.value)))
         if a.good_enough:
             hidden.append((f"enough-{a.problem_id}", str(a.good_enough)))
     return render_template("child/review.html", action=url_for("child.submit", token=token), summary=summary,
-                           hidden=hidden, added_text=parsed.added_text, page_lang=link.language)
+                           hidden=hidden, added_text=parsed.added_text, page_lang=language)
 
 
 @bp.get("/<token>")
@@ -197,7 +233,7 @@ def questions(token: str):
     link = links.find(db.session, token)
     if not links.usable(link):
         return _gone()
-    set_page_locale(link.language)
+    set_page_locale(_language_for(link))
     if link.opened_at is None:
         link.opened_at = utcnow()
         db.session.commit()
@@ -211,7 +247,7 @@ def submit(token: str):
     link = links.find(db.session, token)
     if link is None:
         return _gone()
-    set_page_locale(link.language)
+    set_page_locale(_language_for(link))
     posted_client_id = (request.form.get("client_id") or "").strip().lower() or None
     existing = link.round.submission
     if link.used_at is not None or existing is not None:
@@ -276,6 +312,21 @@ def _after_conflict(link: ChildLink, client_id: str | None):
     if stored is not None:
         return _done(link, "sent" if client_id and stored.client_id == client_id else "already_sent")
     return _gone()
+
+
+@bp.get("/<token>/audio/<int:recording_id>")
+@public
+def audio(token: str, recording_id: int):
+    """A recording, only through a usable link, and only one that belongs to this link's case
+    (a problem read aloud) or to the fixed texts."""
+    link = links.find(db.session, token)
+    recording = db.session.get(Recording, recording_id)
+    if not links.usable(link) or recording is None:
+        return _gone()
+    if recording.problem_id is not None:
+        if recording.problem_id not in {p.id for p in child_problems(link.round.case)}:
+            return _gone()
+    return Response(recording.data, mimetype=recording.mime)
 
 
 @bp.get("/thanks")
