@@ -5,7 +5,7 @@ create_app builds the app as a list of small configure_* steps, each doing one t
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from .config import PROJECT_ROOT, Settings, load_settings
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_database,
         configure_i18n,
         configure_security,
+        configure_assets,
         configure_blueprints,
         configure_errors,
         configure_cli,
@@ -84,12 +85,25 @@ def configure_security(app: Flask, settings: Settings) -> None:
     security.configure_log_redaction(app)
 
 
+def configure_assets(app: Flask, settings: Settings) -> None:
+    from . import assets
+
+    assets.configure_assets(app)
+
+
 def configure_blueprints(app: Flask, settings: Settings) -> None:
     from .child import bp as child_bp
+    from .security import public
     from .staff import bp as staff_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(child_bp)
+
+    # Staff live under /staff/, so that their service worker's scope never covers the child's /r/.
+    @app.get("/")
+    @public
+    def root():
+        return redirect(url_for("staff.home"))
 
 
 def configure_errors(app: Flask, settings: Settings) -> None:

@@ -100,7 +100,7 @@ def create_user(username: str, display_name: str, role: str, unit_name: str | No
     session.add(user)
     session.commit()
     settings = current_app.config["KIDRATE"]
-    click.echo(f"{settings.base_url}/invite/{account_link_token(user, 'invite')}")
+    click.echo(f"{settings.base_url}/staff/invite/{account_link_token(user, 'invite')}")
 
 
 def main() -> None:

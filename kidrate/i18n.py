@@ -7,9 +7,9 @@ from functools import cache
 
 from babel import Locale
 from flask import g, session
-from markupsafe import Markup
 from flask_babel import Domain, format_date, get_locale, refresh
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 # The staff interface: Swedish first, then English.
 STAFF_LOCALES = ("sv", "en")

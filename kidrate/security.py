@@ -56,11 +56,12 @@ def sign_in(user: User) -> None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an absolute URL or a scheme-relative one."""
-    if not target:
+    """Only a staff path on this site: never an absolute or scheme-relative URL, and nothing a
+    browser would read differently (a backslash reads as a slash; tabs and newlines are dropped)."""
+    if not target or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc or not target.startswith("/staff/"):
         return None
     return target
 

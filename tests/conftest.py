@@ -79,8 +79,8 @@ def csrf_token(html: str) -> str:
 
 
 def sign_in(client, username: str, password: str = Factory.PASSWORD):
-    page = client.get("/sign-in")
-    return client.post("/sign-in", data={"csrf_token": csrf_token(page.text), "username": username,
+    page = client.get("/staff/sign-in")
+    return client.post("/staff/sign-in", data={"csrf_token": csrf_token(page.text), "username": username,
                                          "password": password})
 
 

@@ -17,7 +17,8 @@ from .conftest import csrf_token, sign_in
 from .factories import Factory
 
 SECRET = "HEMLIGA-ORD-7731"
-PUBLIC = {"static", "staff.sign_in", "staff.accept_invite", "staff.reset_password",
+PUBLIC = {"static", "root", "staff.manifest", "staff.service_worker", "staff.sign_in", "staff.accept_invite",
+          "staff.reset_password",
           "child.questions", "child.submit", "child.audio", "child.thanks", "child.already_sent", "child.not_active"}
 EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin"}
 MATRIX = {
@@ -97,7 +98,7 @@ def _url(app, rule, params):
 def test_wrong_role_gets_403_or_404_and_sees_nothing(app, world, who):
     client = app.test_client()
     sign_in(client, who)
-    token = csrf_token(client.get("/profile").text)
+    token = csrf_token(client.get("/staff/profile").text)
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC or who in MATRIX[rule.endpoint]:
@@ -120,21 +121,21 @@ def test_anonymous_is_sent_to_sign_in_or_refused(app, world):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
             if method == "GET":
-                assert response.status_code == 302 and "/sign-in" in response.headers["Location"], rule.endpoint
+                assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"], rule.endpoint
             else:
                 assert response.status_code in (400, 401), (rule.endpoint, response.status_code)
             assert SECRET not in response.text
 
 
 def test_lists_show_only_ones_own_cases(app, world):
-    case_link = f'href="/cases/{world["case"].id}'
+    case_link = f'href="/staff/cases/{world["case"].id}'
     for who, sees in [("sw_a", True), ("sw_b", False), ("t1", True), ("t2", False)]:
         client = app.test_client()
         sign_in(client, who)
-        assert (case_link in client.get("/cases").text) is sees, who
+        assert (case_link in client.get("/staff/cases").text) is sees, who
         if who.startswith("sw"):
-            assert (case_link in client.get("/handovers").text) is sees, who
-            assert (case_link in client.get("/cases?q=REF-SECRET-1").text) is sees, who
+            assert (case_link in client.get("/staff/handovers").text) is sees, who
+            assert (case_link in client.get("/staff/cases?q=REF-SECRET-1").text) is sees, who
 
 
 def test_allowed_roles_do_get_the_case(app, world):
@@ -142,18 +143,18 @@ def test_allowed_roles_do_get_the_case(app, world):
     for who in ("sw_a", "t1"):
         client = app.test_client()
         sign_in(client, who)
-        page = client.get(f"/cases/{case_id}")
+        page = client.get(f"/staff/cases/{case_id}")
         assert page.status_code == 200 and SECRET in page.text
-        assert SECRET in client.get(f"/cases/{case_id}/handovers/1").text
+        assert SECRET in client.get(f"/staff/cases/{case_id}/handovers/1").text
 
 
 def test_admin_cannot_reach_users_of_another_organisation(app, world):
     client = app.test_client()
     sign_in(client, "admin")
-    token = csrf_token(client.get("/admin/users").text)
-    assert "outsider" not in client.get("/admin/users").text
+    token = csrf_token(client.get("/staff/admin/users").text)
+    assert "outsider" not in client.get("/staff/admin/users").text
     for action in ("reset", "active"):
-        response = client.post(f"/admin/users/{world['outsider_id']}/{action}", data={"csrf_token": token})
+        response = client.post(f"/staff/admin/users/{world['outsider_id']}/{action}", data={"csrf_token": token})
         assert response.status_code == 404
     assert db.session.scalar(select(User.active).where(User.username == "outsider")) is True
 
@@ -167,12 +168,12 @@ def test_a_therapist_sees_a_case_only_once_it_is_handed_over(app, make):
     db.session.commit()
     client = app.test_client()
     sign_in(client, "t")
-    assert client.get(f"/cases/{case.id}").status_code == 404
-    assert SECRET not in client.get("/cases").text
+    assert client.get(f"/staff/cases/{case.id}").status_code == 404
+    assert SECRET not in client.get("/staff/cases").text
 
 
 def test_units_are_per_organisation(app, world):
     client = app.test_client()
     sign_in(client, "admin")
-    assert "Unit A" in client.get("/admin/units").text
+    assert "Unit A" in client.get("/staff/admin/units").text
     assert db.session.scalar(select(Unit).where(Unit.name == "Unit A")) is not None

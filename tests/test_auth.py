@@ -23,7 +23,7 @@ from .factories import Factory
 
 WRONG = "Wrong username or password."
 NEW_PASSWORD = "a long new passphrase"
-ACCOUNT_LINK = re.compile(r'value="http://localhost(/(?:invite|reset)/[^"]+)"')
+ACCOUNT_LINK = re.compile(r'value="http://localhost(/staff/(?:invite|reset)/[^"]+)"')
 
 
 def english(client) -> None:
@@ -70,9 +70,9 @@ def test_right_password_signs_in_and_goes_home(app, make):
     client = app.test_client()
     response = sign_in(client, "sara")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/staff/"
     assert session_of(client)["uid"] == user.id
-    assert client.get("/cases").status_code == 200
+    assert client.get("/staff/cases").status_code == 200
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "sign_in",
                                                         AuditEvent.user_id == user.id)) == 1
 
@@ -96,7 +96,7 @@ def test_failed_sign_in_says_the_same_and_is_audited_without_the_password(app, m
     assert response.status_code == 400
     assert WRONG in response.text
     assert "uid" not in session_of(client)
-    assert client.get("/cases").status_code == 302
+    assert client.get("/staff/cases").status_code == 302
     events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "sign_in_failed")))
     assert len(events) == 1
     assert events[0].user_id == expected_uid
@@ -122,11 +122,11 @@ def test_sign_out_clears_the_session(app, make):
     make.user("social_worker", username="sara")
     client = app.test_client()
     sign_in(client, "sara")
-    response = post_form(client, "/profile", "/sign-out")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in")
+    response = post_form(client, "/staff/profile", "/staff/sign-out")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/sign-in")
     assert "uid" not in session_of(client)
-    response = client.get("/cases")
-    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    response = client.get("/staff/cases")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
 
 
 def test_sign_out_needs_csrf(app, make):
@@ -134,8 +134,8 @@ def test_sign_out_needs_csrf(app, make):
     make.user("social_worker", username="sara")
     client = app.test_client()
     sign_in(client, "sara")
-    assert client.post("/sign-out").status_code == 400
-    assert client.get("/cases").status_code == 200
+    assert client.post("/staff/sign-out").status_code == 400
+    assert client.get("/staff/cases").status_code == 200
 
 
 def browser_host(location: str) -> str:
@@ -145,13 +145,13 @@ def browser_host(location: str) -> str:
 
 
 @pytest.mark.parametrize(("target", "expected"), [
-    ("/profile", "/profile"),
-    ("/cases?q=BOU", "/cases?q=BOU"),
-    ("https://evil.example/", "/"),
-    ("//evil.example", "/"),
-    ("///evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-    ("profile", "/"),
+    ("/staff/profile", "/staff/profile"),
+    ("/staff/cases?q=BOU", "/staff/cases?q=BOU"),
+    ("https://evil.example/", "/staff/"),
+    ("//evil.example", "/staff/"),
+    ("///evil.example", "/staff/"),
+    ("javascript:alert(1)", "/staff/"),
+    ("profile", "/staff/"),
     ("/\\evil.example", None),  # browsers read /\ as //
     ("/\t/evil.example", None),  # browsers drop tabs from URLs
 ])
@@ -159,8 +159,8 @@ def test_next_is_followed_only_to_a_local_path(app, make, target, expected):
     """After sign-in, ?next= is followed only when it is a path on this site."""
     make.user("social_worker", username="sara")
     client = app.test_client()
-    page = client.get("/sign-in", query_string={"next": target})
-    response = client.post("/sign-in", query_string={"next": target}, data={
+    page = client.get("/staff/sign-in", query_string={"next": target})
+    response = client.post("/staff/sign-in", query_string={"next": target}, data={
         "csrf_token": csrf_token(page.text), "username": "sara", "password": Factory.PASSWORD})
     assert response.status_code == 302
     location = response.headers["Location"]
@@ -173,14 +173,14 @@ def test_a_page_asked_for_before_sign_in_is_shown_after_it(app, make):
     """An anonymous GET is sent to sign-in with next=, which then leads back to that page."""
     make.user("social_worker", username="sara")
     client = app.test_client()
-    response = client.get("/profile")
+    response = client.get("/staff/profile")
     assert response.status_code == 302
     sign_in_url = response.headers["Location"]
-    assert sign_in_url == "/sign-in?next=/profile"
+    assert sign_in_url == "/staff/sign-in?next=/staff/profile"
     page = client.get(sign_in_url)
     response = client.post(sign_in_url, data={"csrf_token": csrf_token(page.text), "username": "sara",
                                               "password": Factory.PASSWORD})
-    assert response.headers["Location"] == "/profile"
+    assert response.headers["Location"] == "/staff/profile"
 
 
 # --- Sessions end ---------------------------------------------------------------------------------
@@ -194,13 +194,13 @@ def test_idle_session_is_signed_out(app, make):
     idle = app.config["KIDRATE"].idle_minutes * 60
     with client.session_transaction() as s:
         s["seen"] = int(time.time()) - idle + 60  # still inside the limit
-    assert client.get("/cases").status_code == 200
+    assert client.get("/staff/cases").status_code == 200
     with client.session_transaction() as s:
         s["seen"] = int(time.time()) - idle - 60
-    response = client.get("/cases")
-    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    response = client.get("/staff/cases")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
     assert "uid" not in session_of(client)
-    assert client.get("/cases").status_code == 302
+    assert client.get("/staff/cases").status_code == 302
 
 
 def test_idle_session_cannot_post_either(app, make):
@@ -208,10 +208,10 @@ def test_idle_session_cannot_post_either(app, make):
     make.user("social_worker", username="sara")
     client = app.test_client()
     sign_in(client, "sara")
-    token = csrf_token(client.get("/profile").text)
+    token = csrf_token(client.get("/staff/profile").text)
     with client.session_transaction() as s:
         s["seen"] = int(time.time()) - app.config["KIDRATE"].idle_minutes * 60 - 60
-    response = client.post("/profile", data={"csrf_token": token, "locale": "sv"})
+    response = client.post("/staff/profile", data={"csrf_token": token, "locale": "sv"})
     assert response.status_code == 401
     assert user_named("sara").locale == "en"
 
@@ -221,13 +221,13 @@ def test_password_change_ends_other_sessions(app, make):
     user = make.user("social_worker", username="sara")
     client = app.test_client()
     sign_in(client, "sara")
-    assert client.get("/cases").status_code == 200
+    assert client.get("/staff/cases").status_code == 200
     with app.app_context():
         new_hash = hash_password(NEW_PASSWORD)
     db.session.get(User, user.id).password_hash = new_hash
     db.session.commit()
-    response = client.get("/cases")
-    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    response = client.get("/staff/cases")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
     assert "uid" not in session_of(client)
 
 
@@ -238,7 +238,7 @@ def test_role_change_ends_sessions(app, make):
     sign_in(client, "sara")
     db.session.get(User, user.id).role = "analyst"
     db.session.commit()
-    assert client.get("/profile").status_code == 302
+    assert client.get("/staff/profile").status_code == 302
 
 
 def test_forged_uid_in_a_session_is_not_enough(app, make):
@@ -247,7 +247,7 @@ def test_forged_uid_in_a_session_is_not_enough(app, make):
     client = app.test_client()
     with client.session_transaction() as s:
         s.update(uid=user.id, fp="0" * 32, seen=int(time.time()))
-    assert client.get("/cases").status_code == 302
+    assert client.get("/staff/cases").status_code == 302
 
 
 # --- CSRF ---------------------------------------------------------------------------------------
@@ -261,11 +261,11 @@ def test_staff_post_without_csrf_is_refused_and_changes_nothing(app, make):
     data = {"case_ref": "BOU-2026-1", "age": "12", "gender": "boy", "child_language": "sv",
             "family_languages": ["sv"], "intervention_types": ["traditional"],
             "follow_up_date": (date.today() + timedelta(days=30)).isoformat()}
-    assert client.post("/cases/new", data=data).status_code == 400
-    assert client.post("/cases/new", data={**data, "csrf_token": "forged"}).status_code == 400
+    assert client.post("/staff/cases/new", data=data).status_code == 400
+    assert client.post("/staff/cases/new", data={**data, "csrf_token": "forged"}).status_code == 400
     assert db.session.scalar(select(func.count(Case.id))) == 0
     # The same form with the token does create the case, so the refusal above was the CSRF check.
-    assert post_form(client, "/cases/new", "/cases/new", data).status_code == 302
+    assert post_form(client, "/staff/cases/new", "/staff/cases/new", data).status_code == 302
     assert db.session.scalar(select(func.count(Case.id))) == 1
 
 
@@ -273,7 +273,7 @@ def test_sign_in_without_csrf_is_refused(app, make):
     """Even the sign-in form needs its CSRF token (no login CSRF)."""
     make.user("social_worker", username="sara")
     client = app.test_client()
-    response = client.post("/sign-in", data={"username": "sara", "password": Factory.PASSWORD})
+    response = client.post("/staff/sign-in", data={"username": "sara", "password": Factory.PASSWORD})
     assert response.status_code == 400
     assert "uid" not in session_of(client)
 
@@ -292,10 +292,10 @@ def admin_client(app, make):
 def test_invitation_sets_a_password_once(app, make, admin_client):
     """An admin invites; the link sets a password of 12+ characters once, then is dead."""
     unit = make.unit("authority")
-    response = post_form(admin_client, "/admin/users/new", "/admin/users/new", {
+    response = post_form(admin_client, "/staff/admin/users/new", "/staff/admin/users/new", {
         "username": "nina", "display_name": "Nina Nilsson", "role": "social_worker", "unit": str(unit.id)})
     url = account_link(response)
-    assert url.startswith("/invite/")
+    assert url.startswith("/staff/invite/")
     nina = user_named("nina")
     assert nina.password_hash is None and nina.unit_id == unit.id and nina.role == "social_worker"
 
@@ -311,12 +311,12 @@ def test_invitation_sets_a_password_once(app, make, admin_client):
     assert user_named("nina").password_hash is None
 
     response = set_password(guest, url, NEW_PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/sign-in")
     assert user_named("nina").password_hash
 
     assert sign_in(app.test_client(), "nina", NEW_PASSWORD).status_code == 302
     assert guest.get(url).status_code == 404
-    token = csrf_token(guest.get("/sign-in").text)
+    token = csrf_token(guest.get("/staff/sign-in").text)
     response = guest.post(url, data={"csrf_token": token, "password": "another passphrase",
                                      "repeat": "another passphrase"})
     assert response.status_code == 404
@@ -340,8 +340,8 @@ def test_tampered_invitation_is_404(app, make, tamper):
     with app.test_request_context():
         token = account_link_token(user, "invite")
     client = app.test_client()
-    assert client.get(f"/invite/{token}").status_code == 200
-    assert client.get(f"/invite/{tamper(token)}").status_code == 404
+    assert client.get(f"/staff/invite/{token}").status_code == 200
+    assert client.get(f"/staff/invite/{tamper(token)}").status_code == 404
 
 
 def test_link_for_one_purpose_does_not_work_for_the_other(app, make):
@@ -350,8 +350,8 @@ def test_link_for_one_purpose_does_not_work_for_the_other(app, make):
     with app.test_request_context():
         invite, reset = account_link_token(user, "invite"), account_link_token(user, "reset")
     client = app.test_client()
-    assert client.get(f"/reset/{invite}").status_code == 404
-    assert client.get(f"/invite/{reset}").status_code == 404
+    assert client.get(f"/staff/reset/{invite}").status_code == 404
+    assert client.get(f"/staff/invite/{reset}").status_code == 404
 
 
 def test_expired_invitation_is_404(app, make, monkeypatch):
@@ -364,10 +364,10 @@ def test_expired_invitation_is_404(app, make, monkeypatch):
         expired = account_link_token(user, "invite")
         monkeypatch.undo()
     client = app.test_client()
-    assert client.get(f"/invite/{fresh}").status_code == 200
-    assert client.get(f"/invite/{expired}").status_code == 404
-    token = csrf_token(client.get(f"/invite/{fresh}").text)
-    response = client.post(f"/invite/{expired}", data={"csrf_token": token, "password": NEW_PASSWORD,
+    assert client.get(f"/staff/invite/{fresh}").status_code == 200
+    assert client.get(f"/staff/invite/{expired}").status_code == 404
+    token = csrf_token(client.get(f"/staff/invite/{fresh}").text)
+    response = client.post(f"/staff/invite/{expired}", data={"csrf_token": token, "password": NEW_PASSWORD,
                                                        "repeat": NEW_PASSWORD})
     assert response.status_code == 404
     assert user_named("invitee").password_hash is None
@@ -380,7 +380,7 @@ def test_invitation_for_a_deactivated_user_is_404(app, make):
         token = account_link_token(user, "invite")
     db.session.get(User, user.id).active = False
     db.session.commit()
-    assert app.test_client().get(f"/invite/{token}").status_code == 404
+    assert app.test_client().get(f"/staff/invite/{token}").status_code == 404
 
 
 def test_password_reset_kills_the_old_password_and_sessions(app, make, admin_client):
@@ -388,11 +388,11 @@ def test_password_reset_kills_the_old_password_and_sessions(app, make, admin_cli
     user = make.user("therapist", username="tove")
     old = app.test_client()
     sign_in(old, "tove")
-    assert old.get("/cases").status_code == 200
+    assert old.get("/staff/cases").status_code == 200
 
-    url = account_link(post_form(admin_client, "/admin/users", f"/admin/users/{user.id}/reset"))
-    assert url.startswith("/reset/")
-    assert old.get("/cases").status_code == 200  # issuing a link alone changes nothing
+    url = account_link(post_form(admin_client, "/staff/admin/users", f"/staff/admin/users/{user.id}/reset"))
+    assert url.startswith("/staff/reset/")
+    assert old.get("/staff/cases").status_code == 200  # issuing a link alone changes nothing
 
     guest = app.test_client()
     english(guest)
@@ -401,10 +401,10 @@ def test_password_reset_kills_the_old_password_and_sessions(app, make, admin_cli
     assert sign_in(app.test_client(), "tove").status_code == 302  # the old password still works
 
     response = set_password(guest, url, NEW_PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/sign-in")
 
-    response = old.get("/cases")
-    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    response = old.get("/staff/cases")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
     assert sign_in(app.test_client(), "tove", Factory.PASSWORD).status_code == 400
     assert sign_in(app.test_client(), "tove", NEW_PASSWORD).status_code == 302
     assert guest.get(url).status_code == 404
@@ -420,29 +420,29 @@ def test_deactivation_ends_the_users_session_and_sign_in(app, make, admin_client
     user = make.user("social_worker", username="sara")
     victim = app.test_client()
     sign_in(victim, "sara")
-    assert victim.get("/cases").status_code == 200
+    assert victim.get("/staff/cases").status_code == 200
 
-    response = post_form(admin_client, "/admin/users", f"/admin/users/{user.id}/active")
+    response = post_form(admin_client, "/staff/admin/users", f"/staff/admin/users/{user.id}/active")
     assert response.status_code == 302
     assert user_named("sara").active is False
 
-    response = victim.get("/cases")
-    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    response = victim.get("/staff/cases")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
     assert sign_in(app.test_client(), "sara").status_code == 400
-    assert "Deactivated" in admin_client.get("/admin/users").text
+    assert "Deactivated" in admin_client.get("/staff/admin/users").text
 
     # Activating again lets the user sign in once more.
-    post_form(admin_client, "/admin/users", f"/admin/users/{user.id}/active")
+    post_form(admin_client, "/staff/admin/users", f"/staff/admin/users/{user.id}/active")
     assert sign_in(app.test_client(), "sara").status_code == 302
 
 
 def test_admin_cannot_deactivate_themself(app, admin_client):
     """An admin's own account stays active, and the admin stays signed in."""
     boss = user_named("boss")
-    response = post_form(admin_client, "/admin/users", f"/admin/users/{boss.id}/active")
+    response = post_form(admin_client, "/staff/admin/users", f"/staff/admin/users/{boss.id}/active")
     assert response.status_code == 302
     assert user_named("boss").active is True
-    page = admin_client.get("/admin/users")
+    page = admin_client.get("/staff/admin/users")
     assert page.status_code == 200
     assert "You cannot deactivate your own account." in page.text
 
@@ -451,17 +451,17 @@ def test_admin_cannot_deactivate_themself(app, admin_client):
 def test_new_username_must_be_lower_case_without_spaces(app, make, admin_client, username):
     """Usernames are lower-case letters, digits and . _ - only; anything else is refused."""
     unit = make.unit("authority")
-    response = post_form(admin_client, "/admin/users/new", "/admin/users/new", {
+    response = post_form(admin_client, "/staff/admin/users/new", "/staff/admin/users/new", {
         "username": username, "display_name": "Nina", "role": "social_worker", "unit": str(unit.id)})
     assert response.status_code == 400
     assert '<p class="error">' in response.text
-    assert "/invite/" not in response.text
+    assert "/staff/invite/" not in response.text
     assert db.session.scalar(select(func.count(User.id))) == 1  # only the admin
 
 
 def test_bad_username_message(app, make, admin_client):
     """Upper case gets a message that says what is allowed."""
-    response = post_form(admin_client, "/admin/users/new", "/admin/users/new", {
+    response = post_form(admin_client, "/staff/admin/users/new", "/staff/admin/users/new", {
         "username": "Nina", "display_name": "Nina", "role": "analyst", "unit": "0"})
     assert response.status_code == 400
     assert "Use lower-case letters, digits and . _ - only." in response.text
@@ -470,7 +470,7 @@ def test_bad_username_message(app, make, admin_client):
 def test_duplicate_username_is_refused(app, make, admin_client):
     """A username already taken (in any organisation) is refused with a message."""
     make.user("analyst", username="taken")
-    response = post_form(admin_client, "/admin/users/new", "/admin/users/new", {
+    response = post_form(admin_client, "/staff/admin/users/new", "/staff/admin/users/new", {
         "username": "taken", "display_name": "Someone else", "role": "analyst", "unit": "0"})
     assert response.status_code == 400
     assert "The username is taken." in response.text
@@ -489,11 +489,11 @@ def test_duplicate_username_is_refused(app, make, admin_client):
 def test_unit_kind_must_fit_the_role(app, make, admin_client, role, kind, ok):
     """Social workers belong to an authority unit and therapists to an open-care unit."""
     unit_id = make.unit(kind).id if kind else 0
-    response = post_form(admin_client, "/admin/users/new", "/admin/users/new", {
+    response = post_form(admin_client, "/staff/admin/users/new", "/staff/admin/users/new", {
         "username": "newone", "display_name": "New One", "role": role, "unit": str(unit_id)})
     created = user_named("newone")
     if ok:
-        assert response.status_code == 200 and "/invite/" in response.text
+        assert response.status_code == 200 and "/staff/invite/" in response.text
         assert created is not None and created.role == role
     else:
         assert response.status_code == 400
@@ -547,15 +547,15 @@ def test_with_https_the_cookie_is_secure_and_hsts_is_sent(https_app, make):
     make.user("social_worker", username="sara")
     client = https_app.test_client()
     base = "https://localhost"
-    page = client.get(f"{base}/sign-in")
+    page = client.get(f"{base}/staff/sign-in")
     assert page.status_code == 200
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
-    response = client.post(f"{base}/sign-in", headers={"Referer": f"{base}/sign-in"}, data={
+    response = client.post(f"{base}/staff/sign-in", headers={"Referer": f"{base}/staff/sign-in"}, data={
         "csrf_token": csrf_token(page.text), "username": "sara", "password": Factory.PASSWORD})
     assert response.status_code == 302, response.text
     flags = cookie_flags(session_cookie(response))
     assert {"secure", "httponly", "samesite=lax"} <= flags
     assert "max-age=" in response.headers["Strict-Transport-Security"]
-    home = client.get(f"{base}/cases")
+    home = client.get(f"{base}/staff/cases")
     assert home.status_code == 200
     assert "Strict-Transport-Security" in home.headers

@@ -15,7 +15,7 @@ from .conftest import sign_in
 
 CHILD_LINK = re.compile(r"http://127\.0\.0\.1:5000(/r/[A-Za-z0-9_-]{32})\s*$", re.MULTILINE)
 LOGIN_LINE = re.compile(r"^  (social_worker|therapist|analyst|admin)\s+(\S+)$", re.MULTILINE)
-INVITE = re.compile(r"^http://127\.0\.0\.1:5000(/invite/\S+)$")
+INVITE = re.compile(r"^http://127\.0\.0\.1:5000(/staff/invite/\S+)$")
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_create_user_with_a_new_organisation(runner):
     result = run(runner, "create-user", "--username", "ali", "--name", "Ali A", "--role", "analyst",
                  "--organisation", "Nykommun")
     assert result.exit_code == 0, result.output
-    assert "/invite/" in result.output
+    assert "/staff/invite/" in result.output
     org = db.session.scalar(select(Organisation).where(Organisation.name == "Nykommun"))
     user = db.session.scalar(select(User).where(User.username == "ali"))
     assert user.organisation_id == org.id and user.unit_id is None
@@ -147,7 +147,7 @@ def test_duplicate_username_is_a_usage_error(runner, make):
     result = run(runner, "create-user", "--username", "anna", "--name", "Another Anna", "--role", "admin")
     assert result.exit_code == 2  # click's usage error
     assert "'anna' is taken" in result.output
-    assert "/invite/" not in result.output
+    assert "/staff/invite/" not in result.output
     assert counts() == before
 
 

@@ -27,7 +27,8 @@ def child_answers(client, url: str, values: dict[str, str], added: str = "") -> 
 
 
 def issue_link(client, case_id: int, kind: str) -> str:
-    response = post_form(client, f"/cases/{case_id}", f"/cases/{case_id}/rounds/{kind}/links", {"language": "en"})
+    response = post_form(client, f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/rounds/{kind}/links",
+                         {"language": "en"})
     assert response.status_code == 200
     assert "<svg" in response.text  # the QR code, inline
     return LINK.search(response.text).group(1).replace("http://localhost", "")
@@ -40,7 +41,7 @@ def test_assignment_to_handover_and_back(app, make):
 
     # The social worker opens a case and writes the assignment.
     assert sign_in(social, "sara").status_code == 302
-    response = post_form(social, "/cases/new", "/cases/new", {
+    response = post_form(social, "/staff/cases/new", "/staff/cases/new", {
         "case_ref": "BOU-2026-17", "age": "14", "gender": "boy", "child_language": "sv",
         "family_languages": ["ar", "sv"], "intervention_types": ["traditional", "manual_based"],
         "intervention_text": "Trygghetscirkeln",
@@ -48,7 +49,7 @@ def test_assignment_to_handover_and_back(app, make):
     })
     assert response.status_code == 302, response.text
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    page = f"/cases/{case_id}"
+    page = f"/staff/cases/{case_id}"
     for words, category in [("Pappa slår mig när han är arg.", "violence_abuse"),
                             ("Jag går inte till skolan.", "school")]:
         r = post_form(social, page, f"{page}/problems", {
@@ -63,7 +64,7 @@ def test_assignment_to_handover_and_back(app, make):
 
     # The therapist sees the case and what is due, and issues the start link.
     sign_in(open_care, "bo")
-    listing = open_care.get("/cases")
+    listing = open_care.get("/staff/cases")
     assert "BOU-2026-17" in listing.text and "Start" in listing.text
     case_page = open_care.get(page)
     assert "Pappa slår mig när han är arg." in case_page.text
@@ -88,7 +89,7 @@ def test_assignment_to_handover_and_back(app, make):
     assert r.status_code == 302 and r.headers["Location"].endswith(f"{page}/handovers/1")
 
     # The social worker finds it in the inbox, reads the child's ratings and the change, marks it read.
-    inbox = social.get("/handovers")
+    inbox = social.get("/staff/handovers")
     assert "BOU-2026-17" in inbox.text and "Unread" in inbox.text
     handover = social.get(f"{page}/handovers/1")
     text = re.sub(r"\s+", " ", handover.text)
@@ -103,7 +104,7 @@ def test_assignment_to_handover_and_back(app, make):
     assert db.session.scalar(select(Handover.read_at)) is not None
 
     # The child returns: a new case with the same reference shows the earlier handover first.
-    r = post_form(social, "/cases/new", "/cases/new", {
+    r = post_form(social, "/staff/cases/new", "/staff/cases/new", {
         "case_ref": "BOU-2026-17", "age": "13", "gender": "boy", "child_language": "sv",
         "intervention_types": ["traditional"]})
     new_page = r.headers["Location"]
@@ -111,7 +112,7 @@ def test_assignment_to_handover_and_back(app, make):
     assert "This child has been here before" in text
     assert text.index("This child has been here before") < text.index("The child's problems")
     assert f"{page}/handovers/1" in text
-    search = social.get("/cases?q=BOU-2026-17")
+    search = social.get("/staff/cases?q=BOU-2026-17")
     assert f"{page}/handovers/1" in search.text
 
     actions = set(db.session.scalars(select(AuditEvent.action)))
@@ -124,7 +125,7 @@ def test_sent_handover_is_immutable_and_a_correction_is_a_new_version(app, make)
     case = make.case(sw, therapist=therapist, words=("Mamma är ledsen.",))
     client = app.test_client()
     sign_in(client, "tina")
-    page = f"/cases/{case.id}"
+    page = f"/staff/cases/{case.id}"
     pid = case.problems[0].id
     closure = {"reason": "other", "reason_text": "Familjen flyttade.", "concern_remaining": "yes",
                "concern_text": "Oro för skolan.", f"worked_{pid}": "partly", f"attain_{pid}": "unchanged",
@@ -157,7 +158,7 @@ def test_closing_revokes_live_links(app, make):
     token = make.link(case, "closure")
     client = app.test_client()
     sign_in(client, "tove")
-    page = f"/cases/{case.id}"
+    page = f"/staff/cases/{case.id}"
     pid = case.problems[0].id
     closure = {"reason": "goals_met", "concern_remaining": "no", f"worked_{pid}": "focus", f"attain_{pid}": "met",
                **{f"part_{k}": "yes" for k in ("commissioner", "follow_up", "support")}}

@@ -27,10 +27,10 @@ def fetch(app, kind: str, token: str):
     """One response of each kind the app gives."""
     client = app.test_client()
     if kind == "sign_in":
-        return client.get("/sign-in")
+        return client.get("/staff/sign-in")
     if kind == "staff":
         assert sign_in(client, "sw").status_code == 302
-        return client.get("/cases")
+        return client.get("/staff/cases")
     if kind == "child":
         return client.get(f"/r/{token}")
     if kind == "child_gone":
@@ -135,7 +135,7 @@ def test_redact_tokens_filter_rewrites_a_log_record():
     assert CHILD_TOKEN not in message
     assert message == '127.0.0.1 - - "GET /r/[redacted] HTTP/1.1" 200'
 
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "GET %s", ("/invite/xyz.abc",), None)
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "GET %s", ("/staff/invite/xyz.abc",), None)
     assert RedactTokens().filter(record) is True
     assert "xyz.abc" not in record.getMessage()
 
@@ -168,7 +168,7 @@ def test_no_token_in_logs_during_a_child_request(app, token, caplog):
 def test_a_body_over_one_mebibyte_gets_413(app, token, page):
     """A request body over MAX_CONTENT_LENGTH is refused with 413, not a server error."""
     assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
-    path = "/sign-in" if page == "sign_in" else f"/r/{token}"
+    path = "/staff/sign-in" if page == "sign_in" else f"/r/{token}"
     client = app.test_client()
     body = "username=x&password=" + "a" * (1024 * 1024 + 1)
     response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")

@@ -92,11 +92,11 @@ def test_extracted_strings_are_up_to_date(tmp_path, domain, config, extra):
 
 def test_staff_pages_speak_swedish_by_default_and_english_when_chosen(app, make):
     client = app.test_client()
-    page = client.get("/sign-in")
+    page = client.get("/staff/sign-in")
     assert '<html lang="sv" dir="ltr">' in page.text and "Logga in" in page.text
     make.user("therapist", username="tess")
     sign_in(client, "tess")
-    assert '<html lang="en"' in client.get("/cases").text
+    assert '<html lang="en"' in client.get("/staff/cases").text
 
 
 def test_child_page_takes_the_links_language_and_direction(app, make):

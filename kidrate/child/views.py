@@ -323,9 +323,10 @@ def audio(token: str, recording_id: int):
     recording = db.session.get(Recording, recording_id)
     if not links.usable(link) or recording is None:
         return _gone()
-    if recording.problem_id is not None:
-        if recording.problem_id not in {p.id for p in child_problems(link.round.case)}:
-            return _gone()
+    if recording.problem_id is not None and recording.problem_id not in {
+        p.id for p in child_problems(link.round.case)
+    }:
+        return _gone()
     return Response(recording.data, mimetype=recording.mime)
 
 

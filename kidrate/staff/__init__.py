@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("staff", __name__)
+bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import account, admin, cases, handovers  # noqa: E402,F401  (routes register on import)
+from . import account, admin, cases, handovers, pwa  # noqa: E402,F401  (routes register on import)
