@@ -83,7 +83,7 @@ def ensure_demo(session: Session, settings: Settings) -> str:
     session.commit()
     lines += [
         "",
-        "Demo sign-in (http://127.0.0.1:5000/sign-in), password for all: " + DEMO_PASSWORD,
+        f"Demo sign-in ({settings.base_url}/staff/sign-in), password for all: " + DEMO_PASSWORD,
         *(f"  {role:<14} {username}" for username, _n, role, _u in DEMO_USERS),
     ]
     if token:
