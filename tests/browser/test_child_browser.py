@@ -89,22 +89,38 @@ def test_token_leaves_the_address_bar_once_the_child_starts(phone, child_link):
     assert "/r/open" in page.url and url.rsplit("/", 1)[1] not in page.url
 
 
-def test_whole_flow_without_javascript_on_one_page_with_a_check_step(phone_without_js, child_link, live_server, axe):
+@pytest.mark.parametrize(("age", "first", "second", "expected"), [
+    (15, {"answer": "4"}, {"answer": "9"}, [(6, "rated", "ten"), (9, "rated", "ten")]),
+    (10, {"answer": "3"}, {"answer": "dont_know"}, [(None, "dont_know", "six"), (6, "rated", "six")]),
+    (6, {"good": "good", "amount": "little"}, {"answer": "declined"},
+     [(None, "declined", "two_step"), (6, "rated", "two_step")]),
+])
+def test_whole_flow_without_javascript_on_one_page_with_a_check_step(phone_without_js, child_link, live_server,
+                                                                     age, first, second, expected):
     page = phone_without_js.new_page()
-    page.goto(child_link(age=15))
+    page.goto(child_link(age=age))
     questions = page.locator("fieldset.question")
     assert questions.count() == 2 and questions.nth(1).is_visible()  # all on one page
-    questions.nth(0).locator("input[name^='answer-'][value='4']").check()
-    questions.nth(1).locator("input[name^='answer-'][value='9']").check()
+    for nth, choice in ((0, first), (1, second)):
+        for prefix, value in choice.items():
+            questions.nth(nth).locator(f"input[name^='{prefix}-'][value='{value}']").check()
     page.locator("button.review").click()
     assert "Titta på dina svar" in page.content()
     page.locator("button[value='change']").click()
-    assert page.locator("fieldset.question").nth(0).locator("input[name^='answer-'][value='4']").is_checked()
-    page.locator("fieldset.question").nth(0).locator("input[name^='answer-'][value='6']").check()
+    # Back on the questions, the answers are still chosen; change the first one.
+    if age == 6:
+        assert page.locator("fieldset.question").nth(0).locator("input[value='little']").is_checked()
+        page.locator("fieldset.question").nth(0).locator("input[name^='amount-'][value='quite']").check()
+    else:
+        key, value = next(iter(first.items()))
+        assert page.locator("fieldset.question").nth(0).locator(f"input[name^='{key}-'][value='{value}']").is_checked()
+        page.locator("fieldset.question").nth(0).locator("input[name^='answer-'][value='6']").check()
     page.locator("button.review").click()
     page.locator("button[value='send']").click()
     page.wait_for_url(re.compile(r"/r/thanks"))
-    assert stored_ratings() == [(6, "rated", "ten"), (9, "rated", "ten")]
+    if age == 6:
+        expected = [(None, "declined", "two_step"), (8, "rated", "two_step")]
+    assert stored_ratings() == expected
     only_own_origin(phone_without_js, live_server)
 
 
@@ -202,3 +218,54 @@ def test_touch_targets_are_big_enough_and_nothing_scrolls_sideways(phone, child_
         small = [s for s in sizes if s[0] < 44 or s[1] < 44]
         assert small == [], (view, small)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
+
+
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (320, 568), (180, 320)])
+def test_fits_sideways_small_and_at_200_percent_zoom(browser, live_server, child_link, width, height):
+    """180 CSS px wide is a 360 px phone at 200 % zoom; 640×360 is the phone held sideways."""
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(child_link(age=15))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("fieldset.step:visible input[name^='answer-'][value='7']").tap()
+    page.locator("button.next").tap()
+    assert page.locator("fieldset.step:visible .progress").inner_text() == "2 av 2"
+    context.close()
+
+
+def test_read_aloud_is_hidden_where_the_device_has_no_voice(phone, child_link):
+    page = phone.new_page()
+    page.goto(child_link(age=15))
+    voices = page.evaluate("window.speechSynthesis ? speechSynthesis.getVoices().length : 0")
+    visible = page.locator("button.speak:visible").count()
+    assert (visible > 0) == (voices > 0)
+
+
+def test_focus_is_never_hidden_under_the_sticky_exit(phone, child_link):
+    page = phone.new_page()
+    page.goto(child_link(age=15))
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        hidden = page.evaluate("""() => {
+            const el = document.activeElement, exit = document.querySelector('.exit');
+            if (!el || el === exit || el === document.body) return false;
+            const r = el.getBoundingClientRect(), e = exit.getBoundingClientRect();
+            return r.bottom <= e.bottom;
+        }""")
+        assert not hidden, page.evaluate("document.activeElement.outerHTML")
+
+
+def test_check_page_without_javascript_is_accessible(phone, child_link, axe):
+    """The server's check page (the path without JavaScript), scanned where axe can run."""
+    page = phone.new_page()
+    page.goto(child_link(age=15))
+    page.evaluate("""() => {
+        const form = document.getElementById('answers');
+        form.querySelectorAll("input[value='5'][name^='answer-']").forEach(i => { i.checked = true; });
+        const intent = document.createElement('input');
+        intent.type = 'hidden'; intent.name = 'intent'; intent.value = 'review';
+        form.appendChild(intent);
+        form.submit();
+    }""")
+    page.wait_for_selector("button[value='send']")
+    assert_accessible(axe, page, "check page")
