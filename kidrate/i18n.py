@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 from babel import Locale
 from flask import g, session
@@ -106,3 +108,17 @@ def format_iso_date(value: str | None) -> str:
     if not value:
         return "–"
     return format_date(date.fromisoformat(value[:10]))
+
+
+# --- Catalogues: review state and completeness ---------------------------------------------------
+
+REVIEW_STATE = re.compile(r"^#\s*Review-State:\s*(\w+)", re.MULTILINE)
+
+
+def catalogue_review_state(po_path: Path) -> str | None:
+    """"draft" until a native speaker has read the catalogue, then "reviewed" (a header comment line,
+    which gettext tools keep when a catalogue is updated)."""
+    with po_path.open("rb") as handle:
+        head = handle.read(2048).decode("utf-8", errors="replace")
+    match = REVIEW_STATE.search(head)
+    return match.group(1).lower() if match else None

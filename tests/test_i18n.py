@@ -13,13 +13,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from kidrate.config import PROJECT_ROOT
+from kidrate.i18n import CHILD_LOCALES, catalogue_review_state, text_direction
 
 from .conftest import sign_in
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
-# Which catalogues must be complete, per audience.
-REQUIRED = {"messages": ["sv"], "child": ["sv"]}
+# Which catalogues must be complete, per audience (English is the source language of both).
+REQUIRED = {"messages": ["sv"], "child": [code for code in CHILD_LOCALES if code != "en"]}
+TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
 def catalogues():
@@ -51,6 +53,13 @@ def test_placeholders_match_the_source(po):
             found = set(PLACEHOLDER.findall(translated))
             # A singular form may drop %(num)s ("one day"), but nothing may be invented or lost otherwise.
             assert found <= expected and expected - found <= {"%(num)s"}, (message.id, translated)
+            # Markup is the source's, unchanged: a translation must not add or drop a tag.
+            assert sorted(TAG.findall(translated)) == sorted(TAG.findall(ids[0])), (message.id, translated)
+
+
+@pytest.mark.parametrize("po", catalogues())
+def test_every_catalogue_states_its_review(po):
+    assert catalogue_review_state(po) in {"draft", "reviewed"}, f"{po}: no '# Review-State:' line in the header"
 
 
 @pytest.mark.parametrize(("domain", "locale"), [(d, loc) for d, locs in REQUIRED.items() for loc in locs])
@@ -115,3 +124,51 @@ def test_swedish_child_page_has_no_untranslated_source_string(app, make):
     sources = [m.id for m in _load_template("child") if isinstance(m.id, str) and len(m.id.split()) >= 2]
     leaked = [s for s in sources if s in html]
     assert leaked == []
+
+
+def child_pages(app, make, locale: str) -> dict[str, str]:
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"), words=("Ord",))
+    client = app.test_client()
+    token = make.link(case, language=locale)
+    return {
+        "questions": client.get(f"/r/{token}").text,
+        "thanks": client.get(f"/r/thanks?lang={locale}").text,
+        "already_sent": client.get(f"/r/sent?lang={locale}").text,
+        "not_active": client.get(f"/r/open?lang={locale}").text,
+        "gone": client.get("/r/" + "x" * 43, headers={"Accept-Language": locale.replace("_", "-")}).text,
+    }
+
+
+@pytest.mark.parametrize("locale", [code for code in CHILD_LOCALES if code != "en"])
+def test_child_pages_in_every_locale_are_translated_with_lang_and_dir(app, make, locale):
+    translated = {m.id: m.string for m in _load(TRANSLATIONS / locale / "LC_MESSAGES" / "child.po") if m.id}
+    # Multi-word source strings whose translation differs: none of them may show through untranslated.
+    sources = [i for i, t in translated.items() if isinstance(i, str) and len(i.split()) >= 2 and t != i]
+    html_lang = locale.replace("_", "-")
+    for name, html in child_pages(app, make, locale).items():
+        if name == "gone" and locale == "fa_AF":
+            # A page that belongs to no link speaks the browser's language: fa-AF falls back to fa there.
+            assert '<html lang="fa' in html
+            continue
+        assert f'<html lang="{html_lang}" dir="{text_direction(locale)}">' in html, name
+        leaked = [s for s in sources if s in html]
+        assert leaked == [], (name, leaked)
+
+
+def test_the_child_can_switch_language_for_this_link_only(app, make):
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"), words=("Ord",))
+    client = app.test_client()
+    token = make.link(case, language="sv")
+    page = client.get(f"/r/{token}")
+    # The menu names every language in itself.
+    for own_name in ("العربية", "Soomaali", "davvisámegiella", "دری", "Svenska", "English"):
+        assert own_name.lower() in page.text.lower(), own_name
+    somali = client.get(f"/r/{token}?lang=so")
+    assert '<html lang="so" dir="ltr">' in somali.text
+    assert 'name="lang" value="so"' in somali.text  # the page itself holds the choice
+    assert "Set-Cookie" not in somali.headers
+    # An unknown language falls back to the link's own; the link itself is unchanged.
+    assert '<html lang="sv"' in client.get(f"/r/{token}?lang=xx").text
+    assert '<html lang="sv"' in client.get(f"/r/{token}").text
