@@ -49,7 +49,8 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
         WTF_CSRF_SSL_STRICT=settings.https,
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
-        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        # A municipality's reviewed catalogues override the built-in ones (see catalogues.py).
+        BABEL_TRANSLATION_DIRECTORIES=f"{PROJECT_ROOT / 'translations'};{settings.instance_path / 'translations'}",
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
     )
@@ -61,8 +62,12 @@ def configure_database(app: Flask, settings: Settings) -> None:
 
 
 def configure_i18n(app: Flask, settings: Settings) -> None:
-    from . import i18n, vocab
+    from . import catalogues, i18n, vocab
 
+    overrides = settings.instance_path / "translations"
+    catalogues.compile_overrides(overrides)
+    app.extensions["kidrate.child_locales"] = catalogues.child_locales(overrides)
+    app.extensions["kidrate.child_drafts"] = catalogues.draft_child_locales(overrides)
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.globals.update(
         html_lang=i18n.html_lang,
@@ -70,6 +75,7 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
         language_name=i18n.language_name,
         language_label=i18n.language_label,
         lang_attrs=i18n.lang_attrs,
+        draft_child_locales=i18n.draft_child_locales,
         vocab=vocab,
     )
     app.jinja_env.filters.update(language_label=i18n.language_label, isodateformat=i18n.format_iso_date)

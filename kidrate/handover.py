@@ -39,6 +39,8 @@ class ProblemFact:
     words: str
     category: str
     words_language: str | None = None
+    # The child's words in Swedish, where they were said in another language and staff translated them.
+    words_swedish: str | None = None
     category_text: str | None = None
     goal: str | None = None
     added_at_start: bool = False
@@ -109,6 +111,7 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
         problems=tuple(
             ProblemFact(
                 id=p.id, source=p.source, words=p.words, words_language=p.words_language,
+                words_swedish=p.words_in("sv") if p.words_language not in (None, "sv") else None,
                 category=p.category, category_text=p.category_text, goal=p.goal,
                 added_at_start=p.added_at_start, worked_with=p.worked_with,
                 worked_with_comment=p.worked_with_comment, goal_attainment=p.goal_attainment,
@@ -162,6 +165,7 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
             "id": p.id,
             "words": p.words,
             "words_language": p.words_language,
+            "words_swedish": p.words_swedish,
             "category": p.category,
             "category_text": p.category_text,
             "goal": p.goal,

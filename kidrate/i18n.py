@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from functools import cache
-from pathlib import Path
 
 from babel import Locale
 from flask import g, session
@@ -91,16 +88,18 @@ def select_locale() -> str:
     return current_app.config["KIDRATE"].default_locale
 
 
-@cache
 def available_child_locales() -> tuple[str, ...]:
-    """Child locales with a catalogue on disk (English is the source language, always complete)."""
-    from .config import PROJECT_ROOT
+    """Child locales with a catalogue, built in or a municipality's (found once, at start-up)."""
+    from flask import current_app
 
-    root = PROJECT_ROOT / "translations"
-    return tuple(
-        code for code in CHILD_LOCALES
-        if code == "en" or (root / code / "LC_MESSAGES" / "child.po").exists()
-    )
+    return current_app.extensions["kidrate.child_locales"]
+
+
+def draft_child_locales() -> frozenset[str]:
+    """Child locales whose catalogue a native speaker has not yet reviewed (found at start-up)."""
+    from flask import current_app
+
+    return current_app.extensions["kidrate.child_drafts"]
 
 
 def format_iso_date(value: str | None) -> str:
@@ -109,16 +108,3 @@ def format_iso_date(value: str | None) -> str:
         return "–"
     return format_date(date.fromisoformat(value[:10]))
 
-
-# --- Catalogues: review state and completeness ---------------------------------------------------
-
-REVIEW_STATE = re.compile(r"^#\s*Review-State:\s*(\w+)", re.MULTILINE)
-
-
-def catalogue_review_state(po_path: Path) -> str | None:
-    """"draft" until a native speaker has read the catalogue, then "reviewed" (a header comment line,
-    which gettext tools keep when a catalogue is updated)."""
-    with po_path.open("rb") as handle:
-        head = handle.read(2048).decode("utf-8", errors="replace")
-    match = REVIEW_STATE.search(head)
-    return match.group(1).lower() if match else None

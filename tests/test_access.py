@@ -43,6 +43,9 @@ MATRIX = {
     "staff.admin_user_reset": {"admin"},
     "staff.admin_user_active": {"admin"},
     "staff.admin_units": {"admin"},
+    "staff.problem_translation_add": {"sw_a", "t1"},
+    "staff.problem_translation_delete": {"sw_a", "t1"},
+    "staff.admin_translations": {"admin"},
 }
 
 
@@ -73,7 +76,7 @@ def world(app, make: Factory):
     db.session.add(outsider)
     db.session.commit()
     params = {"case_id": case.id, "problem_id": case.problems[0].id, "link_id": link_id, "version": 1,
-              "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32}
+              "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32, "translation_id": 1}
     return {"users": users, "case": case, "params": params, "outsider_id": outsider.id}
 
 

@@ -183,7 +183,8 @@ def test_child_and_investigation_problems_are_separated_and_investigation_ones_h
     for key in ("ratings", "change_to_follow_up", "change_to_closure", "added_at_start"):
         assert key not in investigation
     assert investigation == {
-        "id": 3, "words": "Föräldrarna bråkar.", "words_language": None, "category": "family_relations",
+        "id": 3, "words": "Föräldrarna bråkar.", "words_language": None, "words_swedish": None,
+        "category": "family_relations",
         "category_text": None, "goal": "Färre bråk.", "worked_with": "partly", "worked_with_comment": None,
         "goal_attainment": "unchanged",
     }

@@ -12,8 +12,9 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from kidrate.catalogues import review_state
 from kidrate.config import PROJECT_ROOT
-from kidrate.i18n import CHILD_LOCALES, catalogue_review_state, text_direction
+from kidrate.i18n import CHILD_LOCALES, text_direction
 
 from .conftest import sign_in
 
@@ -59,7 +60,7 @@ def test_placeholders_match_the_source(po):
 
 @pytest.mark.parametrize("po", catalogues())
 def test_every_catalogue_states_its_review(po):
-    assert catalogue_review_state(po) in {"draft", "reviewed"}, f"{po}: no '# Review-State:' line in the header"
+    assert review_state(po) in {"draft", "reviewed"}, f"{po}: no '# Review-State:' line in the header"
 
 
 @pytest.mark.parametrize(("domain", "locale"), [(d, loc) for d, locs in REQUIRED.items() for loc in locs])

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from .. import cases as case_rules
 from .. import links
+from ..child.message import link_message
 from ..extensions import db
-from ..i18n import CHILD_LOCALES, available_child_locales, language_label
+from ..i18n import CHILD_LOCALES, available_child_locales, draft_child_locales, language_label
 from ..models import Case, ChildLink, Closure, Problem, utcnow
 from ..security import allow, audit, case_or_404
 from ..vocab import PARTICIPATION, ROUND_ORDER, WORKED_WITH
@@ -29,8 +30,10 @@ from .forms import (
 CASE_ROLES = ("social_worker", "therapist")
 
 
-def _language_choices(codes=CHILD_LOCALES) -> list[tuple[str, str]]:
-    return [(code, language_label(code)) for code in codes]
+def _language_choices(codes=CHILD_LOCALES, drafts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Languages for a select; those whose child catalogue is not yet reviewed say so."""
+    return [(code, _("%(language)s — draft translation", language=language_label(code)) if code in drafts
+             else language_label(code)) for code in codes]
 
 
 def _problem_form(**kwargs) -> ProblemForm:
@@ -128,9 +131,13 @@ def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_
         if case.status == "assigned":
             link_form = IssueLinkForm()
             available = available_child_locales()
-            link_form.language.choices = _language_choices(available)
+            link_form.language.choices = _language_choices(available, draft_child_locales())
             link_form.language.data = case.child_language if case.child_language in available else "sv"
             context["link_form"] = link_form
+    if case.status != "closed" and case_rules.child_problems(case):
+        from .languages import translation_form
+
+        context["translation_form"] = translation_form(case)
     return render_template("staff/case.html", **context), status
 
 
@@ -224,7 +231,7 @@ def link_issue(case_id: int, kind: str):
     if rating_round.submission is not None:
         abort(409)
     form = IssueLinkForm()
-    form.language.choices = _language_choices(available_child_locales())
+    form.language.choices = _language_choices(available_child_locales(), draft_child_locales())
     if not form.validate_on_submit():
         return _render_case(case, status=400)
     if not case_rules.child_problems(case):
@@ -239,9 +246,13 @@ def link_issue(case_id: int, kind: str):
     url = url_for("child.questions", token=token, _external=True)
     qr_svg = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff",
                                                    svgclass="qr", lineclass=None, omitsize=True)
+    # The message to send with the link, in the child's language and the family's.
+    languages = [link.language] + [code for code in case.family_languages or []
+                                   if code in available_child_locales() and code != link.language]
+    messages = [(code, link_message(url, link.expires_at.date(), code)) for code in languages]
     # The token is shown in this one response and never again.
     return render_template("staff/link_issued.html", case=case, link=link, url=url, qr_svg=qr_svg,
-                           kind=kind)
+                           kind=kind, messages=messages)
 
 
 @bp.post("/cases/<int:case_id>/links/<int:link_id>/revoke")

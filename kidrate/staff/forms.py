@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     IntegerField,
@@ -199,3 +200,18 @@ def closure_form_for(problems: list, **kwargs: object) -> ClosureForm:
             label, choices=choices(YES_PARTLY_NO),
             validators=[InputRequired(message=_l("Answer for each dimension."))]))
     return CaseClosureForm(**kwargs)
+
+
+class ProblemTranslationForm(FlaskForm):
+    """The child's words put into another language, by an interpreter, say. The original stays."""
+
+    problem = SelectField(_l("Problem"), coerce=int)
+    language = SelectField(_l("Language"))
+    words = TextAreaField(_l("The child's words in this language"),
+                          validators=[DataRequired(), Length(max=TEXT_MAX)])
+
+
+class CatalogueUploadForm(FlaskForm):
+    domain = SelectField(_l("Catalogue"), choices=[("child", _l("The child's pages")), ("messages", _l("Staff"))])
+    language = SelectField(_l("Language"))
+    file = FileField(_l("Reviewed .po file"), validators=[FileRequired(message=_l("Choose a file."))])

@@ -7,3 +7,19 @@
       .catch(function () { /* the staff side works without it */ });
   }
 })();
+
+/* Copy buttons: shown only where the browser can copy. */
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-copy]");
+  if (!navigator.clipboard) return;
+  Array.prototype.forEach.call(buttons, function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      navigator.clipboard.writeText(source.value).then(function () {
+        button.textContent = button.getAttribute("data-copied");
+      });
+    });
+  });
+})();
