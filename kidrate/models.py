@@ -110,6 +110,8 @@ class Case(Base):
     follow_up_date: Mapped[date | None]
     # The child's scale view as the therapist set it; None means "from the child's age".
     scale_view: Mapped[str | None] = mapped_column(String(10))
+    # Has the therapist met the child alone? Recorded at follow-up; None: not yet recorded.
+    met_child_alone: Mapped[bool | None]
     authority_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     social_worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     open_care_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
@@ -222,11 +224,19 @@ class RatingRound(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "kind"),
         CheckConstraint("kind IN ('start', 'follow_up', 'closure')", name="kind"),
+        CheckConstraint("answered_how IS NULL OR answered_how IN "
+                        "('alone', 'with_therapist', 'with_interpreter', 'parent_present', 'unknown')",
+                        name="answered_how"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(20))
+    # How the child answered, as the therapist records it: alone, with_therapist, with_interpreter,
+    # parent_present or unknown (None: not recorded).
+    answered_how: Mapped[str | None] = mapped_column(String(20))
+    # Why there is no child rating for this round, when there is none (the therapist's words).
+    missing_reason: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case] = relationship(back_populates="rounds")
     links: Mapped[list[ChildLink]] = relationship(
@@ -306,6 +316,28 @@ class Rating(Base):
 
 
 # --- Closure and the handover back (open care → authority) -------------------------------------
+
+
+class SafetySignal(Base):
+    """Raised the moment a child's submission holds a sign of danger: a rating of 1 or 2 on a problem
+    in the violence categories, or a drop of 3 or more since the last round. It says what happened,
+    not what to do, and stays until the therapist acknowledges it."""
+
+    __tablename__ = "safety_signal"
+    __table_args__ = (CheckConstraint("kind IN ('low_violence', 'drop')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int]
+    previous_value: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    problem: Mapped[Problem] = relationship()
 
 
 class Closure(Base):
