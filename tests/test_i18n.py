@@ -173,3 +173,12 @@ def test_the_child_can_switch_language_for_this_link_only(app, make):
     # An unknown language falls back to the link's own; the link itself is unchanged.
     assert '<html lang="sv"' in client.get(f"/r/{token}?lang=xx").text
     assert '<html lang="sv"' in client.get(f"/r/{token}").text
+
+
+@pytest.mark.parametrize("po", catalogues())
+def test_plural_forms_follow_the_language(po):
+    """Arabic has six plural forms, Polish and Ukrainian three: the catalogue header must say so."""
+    from babel.messages.plurals import get_plural
+
+    catalog = _load(po)
+    assert catalog.num_plurals == get_plural(po.parent.parent.name).num_plurals, catalog.plural_forms
