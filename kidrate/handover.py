@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from .checks import check_case, child_view
 from .models import Case, utcnow
 from .vocab import ROUND_ORDER
 
@@ -21,6 +22,7 @@ SCHEMA = "kidrate.handover/1"
 class RatingFact:
     answer: str  # rated | declined | dont_know
     value: int | None
+    good_enough: int | None = None  # at the start: the number at which the child says it is good enough
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class RoundFact:
     added_text: str | None = None
     ratings: dict[int, RatingFact] = field(default_factory=dict)
     link_states: tuple[str, ...] = ()  # oldest first
+    answered_how: str | None = None  # as the therapist recorded it
+    missing_reason: str | None = None  # why there is no rating, in the therapist's words
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class CaseFacts:
     open_care_unit: str = ""
     therapist: str = ""
     closure: ClosureFact | None = None
+    met_child_alone: bool | None = None
 
 
 def gather(case: Case, now: datetime | None = None) -> CaseFacts:
@@ -90,8 +95,11 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
             kind=rnd.kind,
             submitted_at=sub.submitted_at if sub else None,
             added_text=sub.added_text if sub else None,
-            ratings={r.problem_id: RatingFact(r.answer, r.value) for r in sub.ratings} if sub else {},
+            ratings={r.problem_id: RatingFact(r.answer, r.value, r.good_enough) for r in sub.ratings}
+            if sub else {},
             link_states=tuple(link.state(now) for link in rnd.links),
+            answered_how=rnd.answered_how,
+            missing_reason=rnd.missing_reason,
         )
     closure = case.closure
     return CaseFacts(
@@ -105,6 +113,7 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
         assigned_at=case.assigned_at,
         closed_at=case.closed_at,
         follow_up_date=case.follow_up_date,
+        met_child_alone=case.met_child_alone,
         authority_unit=case.authority_unit.name,
         open_care_unit=case.open_care_unit.name if case.open_care_unit else "",
         therapist=case.therapist.display_name if case.therapist else "",
@@ -151,6 +160,11 @@ def change(first: dict, last: dict) -> int | None:
     return None
 
 
+def _good_enough(problem_id: int, start: RoundFact | None) -> int | None:
+    rating = start.ratings.get(problem_id) if start is not None and start.submitted_at else None
+    return rating.good_enough if rating else None
+
+
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -160,6 +174,7 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
     """The handover document for a case: what the child said, at each round, and how it ended."""
     child_problems = []
     investigation_problems = []
+    missing = {kind: rnd.missing_reason for kind, rnd in facts.rounds.items()}
     for p in facts.problems:
         entry = {
             "id": p.id,
@@ -180,6 +195,7 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
                 ratings=ratings,
                 change_to_follow_up=change(ratings["start"], ratings["follow_up"]),
                 change_to_closure=change(ratings["start"], ratings["closure"]),
+                child_view=child_view(ratings, _good_enough(p.id, facts.rounds.get("start")), missing),
             )
             child_problems.append(entry)
         else:
@@ -212,6 +228,8 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
         "rounds": {
             kind: {
                 "submitted_at": _iso(facts.rounds[kind].submitted_at) if kind in facts.rounds else None,
+                "answered_how": facts.rounds[kind].answered_how if kind in facts.rounds else None,
+                "missing_reason": facts.rounds[kind].missing_reason if kind in facts.rounds else None,
             }
             for kind in ROUND_ORDER
         },
@@ -222,6 +240,9 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
             for kind in ROUND_ORDER
             if kind in facts.rounds and facts.rounds[kind].added_text
         ],
+        "met_child_alone": facts.met_child_alone,
+        # The red-thread checks still open when the handover was compiled (codes and ids; see checks.py).
+        "open_checks": [f.as_document() for f in check_case(facts, compiled_at.date())],
         "closure": {
             "reason": closure.reason,
             "reason_text": closure.reason_text,

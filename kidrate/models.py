@@ -212,7 +212,8 @@ class Recording(Base):
     message_key: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(10))
     mime: Mapped[str] = mapped_column(String(40))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Loaded only when played: listing recordings never reads their sound.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

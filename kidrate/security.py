@@ -83,6 +83,14 @@ def enforce_access() -> Response | None:
     if endpoint is None or endpoint == "static":
         return None
     view = current_app.view_functions.get(endpoint)
+    if session.get("locked") and request.blueprint == "staff":
+        # The device is in a child's hands (staff/tablet.py): every staff page, public ones too,
+        # shows only the locked page until the therapist's password is given.
+        from .staff.tablet import while_locked
+
+        locked = while_locked(endpoint)
+        if locked is not None:
+            return locked
     if view is not None and getattr(view, "kidrate_public", False):
         return None
 
@@ -98,7 +106,8 @@ def enforce_access() -> Response | None:
         if request.method == "GET":
             return redirect(url_for("staff.sign_in", next=request.path))
         abort(401)
-    session["seen"] = int(time.time())
+    if not session.get("locked"):  # tries at unlocking do not keep a locked session alive
+        session["seen"] = int(time.time())
     g.user = user
 
     roles = getattr(view, "kidrate_roles", None)
@@ -122,7 +131,8 @@ def may_read_case(user: User, case: Case) -> bool:
 
 def case_or_404(case_id: int) -> Case:
     """The case if the signed-in user may see it; otherwise 404, so nothing is revealed."""
-    case = db.session.get(Case, case_id)
+    # An id past the database's integer range is not found either (rather than a database error).
+    case = db.session.get(Case, case_id) if 0 < case_id < 2**31 else None
     if case is None or not may_read_case(g.user, case):
         abort(404)
     return case

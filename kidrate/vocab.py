@@ -99,6 +99,15 @@ ROUND_KINDS = {
 }
 ROUND_ORDER = ("start", "follow_up", "closure")
 
+# How the child answered a round, as the therapist records it (RatingRound.answered_how).
+ANSWERED_HOW = {
+    "alone": _l("Alone"),
+    "with_therapist": _l("With the therapist"),
+    "with_interpreter": _l("With an interpreter"),
+    "parent_present": _l("With a parent present"),
+    "unknown": _l("Not known"),
+}
+
 LINK_STATES = {
     "issued": _l("Issued"),
     "opened": _l("Opened"),

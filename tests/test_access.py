@@ -38,6 +38,10 @@ MATRIX = {
     "staff.handover_inbox": {"sw_a", "sw_b"},
     "staff.handover_view": {"sw_a", "t1"},
     "staff.handover_mark_read": {"sw_a"},
+    "staff.handover_pdf": {"sw_a", "t1"},
+    "staff.handover_json": {"sw_a", "t1"},
+    "staff.assignment_pdf": {"sw_a", "t1"},
+    "staff.assignment_json": {"sw_a", "t1"},
     "staff.admin_users": {"admin"},
     "staff.admin_user_new": {"admin"},
     "staff.admin_user_reset": {"admin"},
@@ -46,6 +50,21 @@ MATRIX = {
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},
     "staff.admin_translations": {"admin"},
+    "staff.round_answered": {"t1"},
+    "staff.met_alone": {"t1"},
+    "staff.signal_acknowledge": {"t1"},
+    "staff.problem_goal": {"sw_a", "t1"},
+    "staff.recording_upload": {"t1"},
+    "staff.recording_play": {"sw_a", "t1"},
+    "staff.recording_delete": {"t1"},
+    "staff.admin_recordings": {"admin"},
+    "staff.admin_recordings_locale": {"admin"},
+    "staff.admin_recording_upload": {"admin"},
+    "staff.admin_recording_play": {"admin"},
+    "staff.admin_recording_delete": {"admin"},
+    "staff.together_view": {"t1"},
+    "staff.hand_over": {"t1"},
+    "staff.unlock": {"t1", "t2"},
 }
 
 
@@ -76,7 +95,8 @@ def world(app, make: Factory):
     db.session.add(outsider)
     db.session.commit()
     params = {"case_id": case.id, "problem_id": case.problems[0].id, "link_id": link_id, "version": 1,
-              "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32, "translation_id": 1}
+              "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32, "translation_id": 1,
+              "recording_id": 1, "locale": "so", "key": "0" * 16, "signal_id": 1}
     return {"users": users, "case": case, "params": params, "outsider_id": outsider.id}
 
 

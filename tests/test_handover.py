@@ -289,10 +289,11 @@ def test_case_fields_and_round_times():
         "created_at": "2026-01-05T10:00:00", "assigned_at": "2026-01-10T09:30:00", "closed_at": None,
         "follow_up_date": "2026-02-15", "duration_days": 50,
     }
+    unrecorded = {"answered_how": None, "missing_reason": None}
     assert doc["rounds"] == {
-        "start": {"submitted_at": "2026-01-12T14:00:00"},
-        "follow_up": {"submitted_at": None},
-        "closure": {"submitted_at": None},
+        "start": {"submitted_at": "2026-01-12T14:00:00", **unrecorded},
+        "follow_up": {"submitted_at": None, **unrecorded},
+        "closure": {"submitted_at": None, **unrecorded},
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -14,6 +15,7 @@ from ..cases import child_problems
 from ..extensions import csrf, db
 from ..i18n import CHILD_LOCALES, available_child_locales, child_domain, set_page_locale
 from ..models import ChildLink, Problem, Rating, Recording, Submission, utcnow
+from ..recordings import message_key
 from ..scale import (
     ADDED_TEXT_MAX,
     NOT_ANSWERED,
@@ -29,6 +31,7 @@ from ..scale import (
     two_step_parts,
 )
 from ..security import public
+from ..signals import record_signals
 from . import bp
 
 _ = child_domain.gettext
@@ -135,6 +138,28 @@ def _shown_problems(problems: list[Problem], language: str) -> list[dict]:
     return shown
 
 
+def _use_message_recordings(token: str, language: str) -> None:
+    """The fixed texts recorded in the page's language, {message key: recording id}, for say()."""
+    found = db.session.execute(select(Recording.message_key, Recording.id).where(
+        Recording.language == language, Recording.message_key.is_not(None)))
+    g.message_recordings = {"token": token, "lang": language, "ids": dict(found.all())}
+
+
+@bp.app_template_global("say")
+def say(msgid: str, **variables) -> Markup:
+    """A fixed text of the child's page, translated; with its recording's address (data-audio) where
+    the text is recorded in the page's language, so that Listen can play it."""
+    text = escape(_(msgid))
+    if variables:
+        text = text % variables
+    recordings = g.get("message_recordings")
+    recording_id = recordings and recordings["ids"].get(message_key(msgid))
+    if not recording_id:
+        return text
+    url = url_for("child.audio", token=recordings["token"], recording_id=recording_id, lang=recordings["lang"])
+    return Markup('<span data-audio="{}">{}</span>').format(url, text)
+
+
 def _view_for(link: ChildLink) -> str:
     """The view the child chose on this page, else the therapist's choice, else from age."""
     case = link.round.case
@@ -174,6 +199,7 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
         return url_for("child.questions", token=token, **{"lang": language, "view": view, **changes})
 
     shown = _shown_problems(problems, language)
+    _use_message_recordings(token, language)
     for p in shown:
         p["audio"] = p["audio"] and url_for("child.audio", token=token, recording_id=p["audio"])
     less, more = simpler(view), more_detailed(view)
@@ -292,6 +318,7 @@ def _store(link: ChildLink, parsed, view: str):
             for a in parsed.answers
         ]
         db.session.add(submission)
+        record_signals(db.session, link.round, submission)  # in the same transaction
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -320,14 +347,17 @@ def audio(token: str, recording_id: int):
     """A recording, only through a usable link, and only one that belongs to this link's case
     (a problem read aloud) or to the fixed texts."""
     link = links.find(db.session, token)
-    recording = db.session.get(Recording, recording_id)
+    recording = db.session.get(Recording, recording_id) if 0 < recording_id < 2**31 else None
     if not links.usable(link) or recording is None:
         return _gone()
     if recording.problem_id is not None and recording.problem_id not in {
         p.id for p in child_problems(link.round.case)
     }:
         return _gone()
-    return Response(recording.data, mimetype=recording.mime)
+    if recording.message_key is not None and recording.language not in {_language_for(link), link.language}:
+        return _gone()
+    response = Response(recording.data, mimetype=recording.mime)
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(recording.data))
 
 
 @bp.get("/thanks")

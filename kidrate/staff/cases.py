@@ -26,6 +26,7 @@ from .forms import (
     ProblemForm,
     closure_form_for,
 )
+from .timeline import earlier_timeline
 
 CASE_ROLES = ("social_worker", "therapist")
 
@@ -116,6 +117,7 @@ def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_
     }
     if user.role == "social_worker":
         context["earlier"] = case_rules.earlier_cases(db.session, case.case_ref, case.authority_unit_id, case.id)
+        context["timeline"] = earlier_timeline(context["earlier"])
         if case.status == "draft":
             context["problem_form"] = problem_form or _problem_form(words_language=case.child_language)
             if assign_form is None:

@@ -27,8 +27,9 @@
     if (e.persisted) { body.textContent = ""; window.location.replace(body.getAttribute("data-neutral")); }
   });
 
-  /* --- Read-aloud, with the device's own voice, only where it has one for this language. --- */
-  var lang = (root.lang || "").toLowerCase(), synth = window.speechSynthesis;
+  /* --- Read-aloud: recordings where every text of a button has one (loaded only on tap), else the
+     device's own voice where it has one for this language; otherwise no button. --- */
+  var lang = (root.lang || "").toLowerCase(), synth = window.speechSynthesis, playing = null;
   function voiceFor() {
     if (!synth) return null;
     var voices = synth.getVoices(), base = lang.split("-")[0];
@@ -38,31 +39,58 @@
     }
     return null;
   }
-  function setUpSpeech() {
-    var voice = voiceFor();
-    var buttons = doc.querySelectorAll("button.speak");
-    for (var i = 0; i < buttons.length; i++) buttons[i].hidden = !voice;
-    var hint = doc.querySelector(".speak-hint");
-    if (hint) hint.hidden = !voice;
+  function named(button) {
+    return button.getAttribute("data-speak").split(" ").map(function (id) { return doc.getElementById(id); });
   }
-  if (synth) {
-    setUpSpeech();
-    synth.addEventListener("voiceschanged", setUpSpeech);
-    doc.addEventListener("click", function (e) {
-      var button = e.target.closest ? e.target.closest("button.speak") : null;
-      if (!button) return;
-      e.preventDefault();
-      var text = button.getAttribute("data-speak").split(" ").map(function (id) {
-        var el = doc.getElementById(id);
-        return el ? el.textContent : "";
-      }).join(". ");
-      var say = new SpeechSynthesisUtterance(text), voice = voiceFor();
-      say.lang = lang;
-      if (voice) say.voice = voice;
-      synth.cancel();
-      synth.speak(say);
+  /* The recordings' addresses in reading order, or null unless every named text has one. */
+  function recordings(button) {
+    var urls = [], all = true;
+    named(button).forEach(function (el) {
+      var found = !el ? [] : el.hasAttribute("data-audio") ? [el] : el.querySelectorAll("[data-audio]");
+      if (!found.length) all = false;
+      Array.prototype.forEach.call(found, function (f) { urls.push(f.getAttribute("data-audio")); });
     });
+    return all && urls.length ? urls : null;
   }
+  function setUpSpeech() {
+    var voice = voiceFor(), any = false;
+    var buttons = doc.querySelectorAll("button.speak");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = !voice && !recordings(buttons[i]);
+      if (!buttons[i].hidden) any = true;
+    }
+    var hint = doc.querySelector(".speak-hint");
+    if (hint) hint.hidden = !any;
+  }
+  function stopAll() {
+    if (playing) { playing.pause(); playing = null; }
+    if (synth) synth.cancel();
+  }
+  function play(urls, i) {
+    if (i >= urls.length) { playing = null; return; }
+    var audio = new Audio(urls[i]);
+    playing = audio;
+    audio.addEventListener("ended", function () { if (playing === audio) play(urls, i + 1); });
+    var started = audio.play();
+    if (started && started.catch) started.catch(function () { if (playing === audio) playing = null; });
+  }
+  setUpSpeech();
+  if (synth) synth.addEventListener("voiceschanged", setUpSpeech);
+  doc.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button.speak") : null;
+    if (!button) return;
+    e.preventDefault();
+    stopAll();
+    var urls = recordings(button);
+    if (urls) { play(urls, 0); return; }
+    var voice = voiceFor();
+    if (!voice) return;
+    var text = named(button).map(function (el) { return el ? el.textContent : ""; }).join(". ");
+    var say = new SpeechSynthesisUtterance(text);
+    say.lang = lang;
+    say.voice = voice;
+    synth.speak(say);
+  });
 
   var form = doc.getElementById("answers");
   if (!form) return;

@@ -1,0 +1,145 @@
+"""Documents that travel: the closure handover and the assignment as printable A4 PDF (WeasyPrint).
+
+The PDF is rendered from the same template fragment as the HTML page (templates/handover/document.html
+for the handover), in the reader's interface language, with a print stylesheet (static/css/print.css).
+WeasyPrint is imported only when a PDF is made, so the app starts where its system libraries are
+missing; `PdfUnavailable` then says so and the route answers 503.
+
+WeasyPrint never reaches the network: its URL fetcher serves files from the app's own static folder
+and refuses every other address.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from flask import render_template
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from .chart import ChartText, rating_chart
+from .config import PROJECT_ROOT
+from .models import utcnow
+from .vocab import ROUND_KINDS, ROUND_ORDER
+
+STATIC_ROOT = (PROJECT_ROOT / "static").resolve()
+PRINT_CSS = "css/print.css"
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or the system libraries it needs (Pango) are not installed here."""
+
+
+class RefusedURL(ValueError):
+    """WeasyPrint asked for something other than a file in the app's own static folder."""
+
+
+# --- The chart, in the reader's language ----------------------------------------------------------
+
+
+def chart_text() -> ChartText:
+    return ChartText(
+        title=_("The child's ratings over time"),
+        description=_("One line per problem in the child's words: the child's own rating from 1 (as hard as it "
+                      "can be) to 10 (fine) at the start, at follow-up and at closure. A gap in a line means the "
+                      "child did not rate that problem in that round."),
+        rounds=tuple(str(ROUND_KINDS[kind]) for kind in ROUND_ORDER),
+        not_answered=_("not answered"),
+        scale=_("10 = fine, 1 = as hard as it can be"),
+    )
+
+
+def handover_chart(child_problems: list[dict], id_prefix: str = "rating-chart") -> Markup:
+    """Jinja global: the handover document's child problems as an SVG chart (see kidrate/chart.py)."""
+    return rating_chart(child_problems, chart_text(), id_prefix=id_prefix)
+
+
+# --- Only the app's own static files --------------------------------------------------------------
+
+
+def static_file(url: str) -> Path:
+    """The file in the app's static folder that a file: URL names; any other URL is refused."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise RefusedURL(f"not fetched: {parts.scheme or 'relative'} URL")
+    path = Path(url2pathname(parts.path)).resolve()
+    if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
+        raise RefusedURL("not fetched: outside the app's static folder")
+    return path
+
+
+def static_url_fetcher(url: str) -> dict:
+    """A URL fetcher in WeasyPrint's dict form: a static file, or RefusedURL."""
+    path = static_file(url)
+    return {"string": path.read_bytes(), "mime_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            "redirected_url": path.as_uri()}
+
+
+def _url_fetcher(weasyprint: Any) -> Any:
+    """static_url_fetcher in the form the installed WeasyPrint expects (a class since 68, a function before)."""
+    urls = weasyprint.urls
+    if not hasattr(urls, "URLFetcher") or not hasattr(urls, "URLFetcherResponse"):
+        return static_url_fetcher
+
+    class StaticOnly(urls.URLFetcher):
+        def fetch(self, url, headers=None):
+            found = static_url_fetcher(url)
+            return urls.URLFetcherResponse(found["redirected_url"], found["string"],
+                                           {"Content-Type": found["mime_type"]})
+
+    return StaticOnly()
+
+
+def _weasyprint() -> Any:
+    try:
+        import weasyprint
+    except (ImportError, OSError) as error:  # OSError: the package is there, Pango is not
+        raise PdfUnavailable(str(error)) from error
+    return weasyprint
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+
+def render_pdf(template: str, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
+    """An A4 PDF of a print template, in `locale`, made without any request leaving the machine."""
+    weasyprint = _weasyprint()
+    generated_at = generated_at or utcnow()
+    with force_locale(locale):
+        html = render_template(
+            template, print_css=(STATIC_ROOT / PRINT_CSS).as_uri(),
+            generated=format_datetime(generated_at, "short"), **context,
+        )
+    fetcher = _url_fetcher(weasyprint)
+    # PDF/UA: a tagged PDF with its title and language, so a screen reader can read it (DOS-lagen).
+    return weasyprint.HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher).write_pdf(
+        pdf_variant="pdf/ua-1")
+
+
+def handover_pdf(document: dict, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
+    """The closure handover as a PDF: everything templates/handover/document.html shows, with a header
+    (case reference, confidentiality) and a footer (version, generation time, page X of Y) on every page.
+    Extra context (the stored `handover`, say) reaches the template as it does on the HTML page."""
+    return render_pdf("handover/print.html", locale=locale, generated_at=generated_at, doc=document, **context)
+
+
+def assignment_pdf(document: dict, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
+    """The assignment (authority → open care) as a PDF, from compile_assignment's document."""
+    return render_pdf("handover/assignment_print.html", locale=locale, generated_at=generated_at,
+                      doc=document, **context)
+
+
+def download_name(kind: str, case_ref: str, extension: str, version: int | None = None) -> str:
+    """A file name safe in any file system and header: kind, case reference (ASCII only), version."""
+    ascii_ref = unicodedata.normalize("NFKD", case_ref).encode("ascii", "ignore").decode()
+    ref = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_ref).strip(".-") or "case"
+    suffix = f"-v{version}" if version is not None else ""
+    return f"kidrate-{kind}-{ref}{suffix}.{extension}"

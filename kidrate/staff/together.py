@@ -1,0 +1,61 @@
+"""The follow-up meeting: the therapist and the child look at the child's answers together on a
+tablet. The page is read by the child: it speaks the child's catalogue, in the child's language."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+
+from .. import together
+from ..cases import child_problems
+from ..extensions import db
+from ..i18n import available_child_locales, child_domain, set_page_locale
+from ..models import Case
+from ..security import allow, audit, case_or_404
+from . import bp
+
+
+def page_language(case: Case, asked: str | None) -> str:
+    """The language asked for on the page, else the child's, else Swedish: only languages the
+    child's pages speak."""
+    available = available_child_locales()
+    if asked in available:
+        return asked
+    return case.child_language if case.child_language in available else "sv"
+
+
+def _rows(case: Case, language: str) -> list[together.Row]:
+    problems = [
+        together.words_for(p.id, p.words, p.words_language, p.words_in(language), language)
+        for p in child_problems(case)
+    ]
+    answers = {}
+    answered = set()
+    for rnd in case.rounds:
+        if rnd.submission is None:
+            continue
+        answered.add(rnd.kind)
+        for r in rnd.submission.ratings:
+            answers[(r.problem_id, rnd.kind)] = together.Answer(r.answer, r.value, r.good_enough)
+    return together.rows(problems, answers, answered, case_closed=case.status == "closed")
+
+
+@bp.get("/cases/<int:case_id>/together")
+@allow("therapist")
+def together_view(case_id: int):
+    case = case_or_404(case_id)
+    if case.status == "draft":
+        abort(404)
+    language = page_language(case, request.args.get("lang"))
+    audit("view_together", case_id=case.id, target=language)
+    db.session.commit()
+    # From here on the page is the child's: the child's catalogue, the child's language and direction.
+    child_domain.as_default()
+    set_page_locale(language)
+    return render_template(
+        "child/together.html",
+        rows=_rows(case, language),
+        page_lang=language,
+        child_languages=available_child_locales(),
+        here=lambda code: url_for("staff.together_view", case_id=case.id, lang=code),
+        back_url=url_for("staff.case_view", case_id=case.id),
+    )
