@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .config import PROJECT_ROOT, Settings, load_settings
 from .extensions import babel, csrf, db
@@ -97,11 +98,21 @@ def configure_assets(app: Flask, settings: Settings) -> None:
     assets.configure_assets(app)
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: an id past the database's integer range is simply not found
+    (a 404 from routing), never a database error."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 1, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def configure_blueprints(app: Flask, settings: Settings) -> None:
     from .child import bp as child_bp
     from .security import public
     from .staff import bp as staff_bp
 
+    app.url_map.converters["int"] = DatabaseId
     app.register_blueprint(staff_bp)
     app.register_blueprint(child_bp)
 

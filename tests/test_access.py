@@ -200,3 +200,18 @@ def test_units_are_per_organisation(app, world):
     sign_in(client, "admin")
     assert "Unit A" in client.get("/staff/admin/units").text
     assert db.session.scalar(select(Unit).where(Unit.name == "Unit A")) is not None
+
+
+@pytest.mark.parametrize("who", ["sw_a", "t1", "admin"])
+def test_ids_past_the_database_range_are_not_found(app, world, who):
+    client = app.test_client()
+    sign_in(client, who)
+    huge = {k: (2**63 if isinstance(v, int) else v) for k, v in world["params"].items()}
+    token = csrf_token(client.get("/staff/profile").text)
+    for rule in app.url_map.iter_rules():
+        if not any(k in rule.arguments for k, v in world["params"].items() if isinstance(v, int)):
+            continue
+        url = _url(app, rule, huge)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code == 404, (rule.endpoint, method, response.status_code)
