@@ -94,6 +94,10 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'assigned', 'closed')", name="status"),
         CheckConstraint("age BETWEEN 0 AND 20", name="age"),
+        CheckConstraint("earlier_episodes IS NULL OR earlier_episodes IN ('no', 'once', 'several', 'unknown')",
+                        name="earlier_episodes"),
+        # The group report filters closed cases by organisation and closure period.
+        Index("ix_case_record_report", "organisation_id", "status", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +116,14 @@ class Case(Base):
     scale_view: Mapped[str | None] = mapped_column(String(10))
     # Has the therapist met the child alone? Recorded at follow-up; None: not yet recorded.
     met_child_alone: Mapped[bool | None]
+    # SU-X background (questions 1–6): where the child and parents were born (a code of vocab.BORN),
+    # the dates referred to open care and started, earlier open-care episodes.
+    born: Mapped[str | None] = mapped_column(String(30))
+    referred_on: Mapped[date | None]
+    started_on: Mapped[date | None]
+    earlier_episodes: Mapped[str | None] = mapped_column(String(10))
+    # Brought in from an SU-X file (a municipality's history): no child ratings, no child's words.
+    imported: Mapped[bool] = mapped_column(default=False)
     authority_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     social_worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     open_care_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
@@ -145,7 +157,8 @@ class Case(Base):
 class Problem(Base):
     __tablename__ = "problem"
     __table_args__ = (
-        CheckConstraint("source IN ('child', 'investigation')", name="source"),
+        # "imported": a problem area from an SU-X file, without anyone's words.
+        CheckConstraint("source IN ('child', 'investigation', 'imported')", name="source"),
         CheckConstraint("worked_with IS NULL OR worked_with IN ('focus', 'partly', 'no')", name="worked"),
     )
 
