@@ -178,6 +178,11 @@ class Problem(Base):
     worked_with: Mapped[str | None] = mapped_column(String(10))
     worked_with_comment: Mapped[str | None] = mapped_column(Text)
     goal_attainment: Mapped[str | None] = mapped_column(String(20))
+    # The child's rating 1–10 in each round, copied from Rating when the child sends
+    # (kidrate.rating_summary), so that group statistics need not read every rating.
+    start_rating: Mapped[int | None]
+    follow_up_rating: Mapped[int | None]
+    closure_rating: Mapped[int | None]
 
     case: Mapped[Case] = relationship(back_populates="problems")
     translations: Mapped[list[ProblemTranslation]] = relationship(

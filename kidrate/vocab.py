@@ -132,3 +132,22 @@ RATING_STATES = {
 def choices(vocabulary: dict) -> list[tuple[str, object]]:
     """(code, label) pairs for a form field."""
     return list(vocabulary.items())
+
+
+# SU-X 2021 questions 3–4: where the child and the parents were born (Case.born).
+BORN = {
+    "sweden_both_parents_sweden": _l("Born in Sweden, both parents born in Sweden"),
+    "sweden_one_parent_abroad": _l("Born in Sweden, one parent born abroad"),
+    "sweden_both_parents_abroad": _l("Born in Sweden, both parents born abroad"),
+    "europe": _l("Born elsewhere in Europe"),
+    "outside_europe": _l("Born outside Europe"),
+    "unknown": _l("Not known"),
+}
+
+# SU-X 2021 question 6: earlier open-care episodes (Case.earlier_episodes).
+EARLIER_EPISODES = {
+    "no": _l("No"),
+    "once": _l("Yes, once"),
+    "several": _l("Yes, several times"),
+    "unknown": _l("Not known"),
+}

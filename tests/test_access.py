@@ -65,6 +65,12 @@ MATRIX = {
     "staff.together_view": {"t1"},
     "staff.hand_over": {"t1"},
     "staff.unlock": {"t1", "t2"},
+    "staff.admin_sux": {"admin"},
+    "staff.sux_page": {"analyst", "admin"},
+    "staff.sux_export": {"analyst", "admin"},
+    "staff.report": {"analyst"},
+    "staff.report_csv_download": {"analyst"},
+    "staff.report_xlsx_download": {"analyst"},
 }
 
 

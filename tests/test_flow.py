@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import AuditEvent, Case, Handover
+from kidrate.models import AuditEvent, Case, Handover, Problem
 
 from .conftest import post_form, sign_in
 
@@ -75,6 +75,11 @@ def test_assignment_to_handover_and_back(app, make):
     child_answers(child, issue_link(open_care, case_id, "follow_up"), words)
     words = {"Pappa slår mig när han är arg.": "8", "Jag går inte till skolan.": "9"}
     child_answers(child, issue_link(open_care, case_id, "closure"), words)
+    # Each sending copies the child's values onto the problems, for the group report.
+    summary = {p.words: (p.start_rating, p.follow_up_rating, p.closure_rating)
+               for p in db.session.scalars(select(Problem).where(Problem.case_id == case_id,
+                                                                 Problem.source == "child"))}
+    assert summary == {"Pappa slår mig när han är arg.": (2, 5, 8), "Jag går inte till skolan.": (None, 4, 9)}
 
     # Closure: the therapist's account, then the handover.
     case = db.session.get(Case, case_id)

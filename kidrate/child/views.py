@@ -15,6 +15,7 @@ from ..cases import child_problems
 from ..extensions import csrf, db
 from ..i18n import CHILD_LOCALES, available_child_locales, child_domain, set_page_locale
 from ..models import ChildLink, Problem, Rating, Recording, Submission, utcnow
+from ..rating_summary import refresh_rating_summary
 from ..recordings import message_key
 from ..scale import (
     ADDED_TEXT_MAX,
@@ -318,6 +319,8 @@ def _store(link: ChildLink, parsed, view: str):
             for a in parsed.answers
         ]
         db.session.add(submission)
+        db.session.flush()
+        refresh_rating_summary(db.session, [a.problem_id for a in parsed.answers])
         record_signals(db.session, link.round, submission)  # in the same transaction
         db.session.commit()
     except IntegrityError:

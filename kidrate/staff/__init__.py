@@ -10,4 +10,5 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import account, admin, cases, documents, handovers, languages, pwa, recordings, rounds, tablet, together  # noqa: E402,F401  (routes register on import)
+from . import account, admin, cases, documents, handovers, languages, pwa, recordings, rounds, sux, tablet, together  # noqa: E402,F401  (routes register on import)
+from .report import report as _group_report  # noqa: E402,F401  (the group report's routes)

@@ -17,7 +17,7 @@ ALL_ROLES = ("social_worker", "therapist", "analyst", "admin")
 HOME_BY_ROLE = {
     "social_worker": "staff.case_list",
     "therapist": "staff.case_list",
-    "analyst": "staff.profile",
+    "analyst": "staff.report",
     "admin": "staff.admin_users",
 }
 

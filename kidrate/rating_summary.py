@@ -1,0 +1,40 @@
+"""The child's rating per problem and round, copied onto the problem (Problem.start_rating,
+follow_up_rating, closure_rating).
+
+Ratings stay the record; these columns are a summary the group report reads, so that a report over
+a hundred thousand cases reads one row per problem instead of every rating with its submission and
+round. One statement fills them, used wherever ratings are stored: the child's submission, the
+migration that added the columns, and the benchmark's data set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from .models import Problem, Rating, RatingRound, Submission
+from .vocab import ROUND_ORDER
+
+SUMMARY_COLUMNS = {kind: f"{kind}_rating" for kind in ROUND_ORDER}
+
+
+def refresh_rating_summary(session: Session, problem_ids: Iterable[int] | None = None) -> None:
+    """Copy the child's rated values (answer 'rated') onto the problems given, or onto every problem."""
+    per_problem = (
+        select(Rating.problem_id.label("problem_id"),
+               *[func.max(case((RatingRound.kind == kind, Rating.value))).label(kind) for kind in ROUND_ORDER])
+        .join(Submission, Submission.id == Rating.submission_id)
+        .join(RatingRound, RatingRound.id == Submission.round_id)
+        .where(Rating.answer == "rated")
+        .group_by(Rating.problem_id)
+    )
+    if problem_ids is not None:
+        per_problem = per_problem.where(Rating.problem_id.in_(list(problem_ids)))
+    rated = per_problem.subquery("rated")
+    session.execute(
+        update(Problem).where(Problem.id == rated.c.problem_id)
+        .values({column: rated.c[kind] for kind, column in SUMMARY_COLUMNS.items()})
+        .execution_options(synchronize_session=False)
+    )

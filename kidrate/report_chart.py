@@ -1,0 +1,93 @@
+"""Charts of the group report as server-side SVG (pure): horizontal bars for counts per category, and
+a slope chart of the child's median rating at the start and at closure per problem area.
+
+They draw only from suppressed tables: a hidden value is never drawn, only named as hidden ("≤4"),
+so a chart cannot tell more than its table. Every string comes in already translated; everything
+interpolated is escaped. Colour never carries meaning alone: values are written beside bars and
+points, and each SVG has role="img", a <title> and a <desc>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+from .suppression import Hidden, format_value
+
+WIDTH = 640
+LABEL_W = 300
+BAR_H = 20
+GAP = 8
+TOP = 12
+BLUE, ORANGE = "#0072b2", "#c84e00"
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool | Hidden) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _clip(label: str, limit: int = 44) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]]) -> Markup:
+    """One bar per (label, count); a hidden count gets no bar, only its marker as text."""
+    values = [_number(v) for _, v in items]
+    top = max([v for v in values if v is not None] or [1.0]) or 1.0
+    height = TOP * 2 + len(items) * (BAR_H + GAP)
+    plot = WIDTH - LABEL_W - 60
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}"'
+             f' aria-labelledby="chart-title" focusable="false">',
+             f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
+    for i, ((label, raw), value) in enumerate(zip(items, values, strict=True)):
+        y = TOP + i * (BAR_H + GAP)
+        parts.append(f'<text x="{LABEL_W - 8}" y="{y + BAR_H * 0.7:.1f}" text-anchor="end" font-size="13">'
+                     f"{escape(_clip(label))}</text>")
+        text_x = LABEL_W + 4
+        if value is not None and value > 0:
+            w = plot * value / top
+            parts.append(f'<rect x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="{BLUE}"/>')
+            text_x = LABEL_W + w + 4
+        parts.append(f'<text x="{text_x:.1f}" y="{y + BAR_H * 0.7:.1f}" font-size="13">'
+                     f"{escape(format_value(raw))}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
+
+
+def slope_chart(title: str, description: str, labels: tuple[str, str],
+                items: Sequence[tuple[str, object, object]]) -> Markup:
+    """Per problem area: the median at the start (left) and at closure (right) on the 1–10 scale,
+    joined by a line. Areas whose values are hidden or missing are left out (the table says why)."""
+    shown = [(label, _number(s), _number(e)) for label, s, e in items]
+    shown = [(label, s, e) for label, s, e in shown if s is not None and e is not None]
+    step = 22
+    plot_top, plot_bottom = 40, 40 + step * 9
+    left_x, right_x = 200, 440
+    height = plot_bottom + 40
+
+    def y(v: float) -> float:
+        return plot_bottom - (v - 1) * step
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}"'
+             f' focusable="false">', f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
+    for v in range(1, 11):
+        parts.append(f'<line x1="{left_x}" x2="{right_x}" y1="{y(v)}" y2="{y(v)}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left_x - 24}" y="{y(v) + 4}" text-anchor="end" font-size="11">{v}</text>')
+    parts.append(f'<text x="{left_x}" y="{plot_top - 16}" text-anchor="middle" font-size="13">'
+                 f"{escape(labels[0])}</text>")
+    parts.append(f'<text x="{right_x}" y="{plot_top - 16}" text-anchor="middle" font-size="13">'
+                 f"{escape(labels[1])}</text>")
+    for label, s, e in shown:
+        colour = BLUE if e >= s else ORANGE
+        dash = "" if e >= s else ' stroke-dasharray="6 3"'
+        parts.append(f'<line x1="{left_x}" x2="{right_x}" y1="{y(s):.1f}" y2="{y(e):.1f}" stroke="{colour}"'
+                     f' stroke-width="2"{dash}/>')
+        parts.append(f'<circle cx="{left_x}" cy="{y(s):.1f}" r="4" fill="{colour}"/>')
+        parts.append(f'<circle cx="{right_x}" cy="{y(e):.1f}" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{right_x + 10}" y="{y(e) + 4:.1f}" font-size="12">'
+                     f"{escape(_clip(label, 26))} {escape(format_value(s))} → {escape(format_value(e))}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)

@@ -1,0 +1,93 @@
+"""The group report for analysts: the field's tables and the child's view of change over the
+organisation's closed cases, small counts hidden; as a page with charts, CSV and XLSX."""
+
+from __future__ import annotations
+
+from flask import Response, g, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Unit
+from ..report import AGE_GROUPS, build_report, parse_filters
+from ..report_chart import bar_chart, slope_chart
+from ..report_export import report_csv, report_xlsx
+from ..security import allow, audit
+from ..suppression import format_value
+from ..vocab import GENDERS, INTERVENTION_TYPES
+from . import bp
+
+FILTER_NAMES = ("from", "to", "unit", "intervention", "age_group", "gender")
+
+
+def _units() -> list[Unit]:
+    return list(db.session.scalars(
+        select(Unit).where(Unit.organisation_id == g.user.organisation_id).order_by(Unit.kind, Unit.name)))
+
+
+def _report():
+    """(report or None, units, errors, the raw filter values) for the signed-in analyst's organisation."""
+    units = _units()
+    values = {name: request.args.get(name, "") for name in FILTER_NAMES}
+    filters, errors = parse_filters(values, [u.id for u in units])
+    if errors:
+        return None, units, errors, values
+    return build_report(db.session, g.user.organisation_id, filters), units, errors, values
+
+
+def _charts(report) -> list:
+    areas = report.table("problem_areas")
+    change = report.table("rating_change")
+    reasons = report.table("closure_reasons")
+    return [
+        bar_chart(areas.title, _("Number of closed cases with each problem area."),
+                  [(r.label, r.values[1]) for r in areas.rows if not r.total]),
+        slope_chart(change.title,
+                    _("Median of the child's own rating (1 = as hard as it can be, 10 = fine) at the start and at "
+                      "closure, per problem area. Areas with fewer than five rated problems are left out."),
+                    (_("Start"), _("Closure")),
+                    [(r.label, r.values[2], r.values[3]) for r in change.rows if not r.total]),
+        bar_chart(reasons.title, _("Number of closed cases per reason for closure."),
+                  [(r.label, r.values[1]) for r in reasons.rows if not r.total]),
+    ]
+
+
+@bp.get("/report")
+@allow("analyst")
+def report():
+    built, units, errors, values = _report()
+    audit("view_report")
+    db.session.commit()
+    page = render_template(
+        "staff/report.html", report=built, units=units, errors=errors, values=values,
+        charts=_charts(built) if built else [], age_groups=list(AGE_GROUPS), genders=GENDERS,
+        interventions=INTERVENTION_TYPES, chosen={k: v for k, v in values.items() if v},
+        format_value=format_value)
+    return page, 400 if errors else 200
+
+
+@bp.get("/report.csv")
+@allow("analyst")
+def report_csv_download():
+    built, _units, errors, _values = _report()
+    if errors:
+        return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
+    audit("download_report", target="csv")
+    db.session.commit()
+    response = Response(report_csv(built).encode("utf-8-sig"), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="kidrate-report.csv"'
+    return response
+
+
+@bp.get("/report.xlsx")
+@allow("analyst")
+def report_xlsx_download():
+    built, _units, errors, _values = _report()
+    if errors:
+        return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
+    audit("download_report", target="xlsx")
+    db.session.commit()
+    response = Response(report_xlsx(built),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = 'attachment; filename="kidrate-report.xlsx"'
+    return response
