@@ -24,13 +24,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(create_user)
-    from .sux_cli import export_sux_command, import_sux_command
-
-    app.cli.add_command(import_sux_command)
-    app.cli.add_command(export_sux_command)
-    from .report_cli import report_command
+    from .statistics_cli import export_sux_command, import_sux_command, report_command
 
     app.cli.add_command(report_command)
+    app.cli.add_command(import_sux_command)
+    app.cli.add_command(export_sux_command)
 
 
 @click.group("db", help="Database schema migrations (Alembic).")

@@ -33,7 +33,6 @@ from datetime import date, datetime, time, timedelta
 from statistics import median
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, String, and_, case, cast, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -389,9 +388,9 @@ def _interventions(session) -> Table:
 
 
 def _percent_table(key: str, title: str, label_header: str, counts: Mapping, vocabulary: Mapping,
-                   note: str = "", total: int | None = None) -> Table:
+                   note: str = "") -> Table:
     rows = []
-    whole = sum(counts.values()) if total is None else total
+    whole = sum(counts.values())
     for code, label in _coded_rows(vocabulary, counts, _("Not recorded")):
         n = counts.get(code, 0)
         rows.append(Row(code or "none", label, (label, n, _share(n, whole))))
@@ -594,10 +593,7 @@ def compute_tables(session: Session, organisation_id: int, filters: ReportFilter
 def build_report(session: Session, organisation_id: int, filters: ReportFilters | None = None,
                  today: date | None = None) -> Report:
     """The group report, every table already suppressed (see kidrate.suppression). Labels are in the
-    current request's language; outside a request (command line, benchmark) in the default one."""
-    if has_app_context() and not has_request_context():
-        with current_app.test_request_context():
-            return build_report(session, organisation_id, filters, today)
+    current request's language, else in the default one."""
     filters = filters or ReportFilters()
     today = today or date.today()
     tables = compute_tables(session, organisation_id, filters, today)

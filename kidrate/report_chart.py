@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from .chart import COLOURS
 from .suppression import Hidden, format_value
 
 WIDTH = 640
@@ -20,7 +21,7 @@ LABEL_W = 300
 BAR_H = 20
 GAP = 8
 TOP = 12
-BLUE, ORANGE = "#0072b2", "#c84e00"
+BLUE, ORANGE = COLOURS[:2]  # the handover chart's palette, safe for colour blindness
 
 
 def _number(value: object) -> float | None:
@@ -33,15 +34,19 @@ def _clip(label: str, limit: int = 44) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _open_svg(height: int, title: str, description: str) -> list[str]:
+    # The <title> child names the image for assistive technology; no ids, so charts never clash.
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}"'
+            f' focusable="false">', f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
+
+
 def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]]) -> Markup:
     """One bar per (label, count); a hidden count gets no bar, only its marker as text."""
     values = [_number(v) for _, v in items]
     top = max([v for v in values if v is not None] or [1.0]) or 1.0
     height = TOP * 2 + len(items) * (BAR_H + GAP)
     plot = WIDTH - LABEL_W - 60
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}"'
-             f' aria-labelledby="chart-title" focusable="false">',
-             f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
+    parts = _open_svg(height, title, description)
     for i, ((label, raw), value) in enumerate(zip(items, values, strict=True)):
         y = TOP + i * (BAR_H + GAP)
         parts.append(f'<text x="{LABEL_W - 8}" y="{y + BAR_H * 0.7:.1f}" text-anchor="end" font-size="13">'
@@ -71,8 +76,7 @@ def slope_chart(title: str, description: str, labels: tuple[str, str],
     def y(v: float) -> float:
         return plot_bottom - (v - 1) * step
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}"'
-             f' focusable="false">', f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
+    parts = _open_svg(height, title, description)
     for v in range(1, 11):
         parts.append(f'<line x1="{left_x}" x2="{right_x}" y1="{y(v)}" y2="{y(v)}" stroke="#ddd"/>')
         parts.append(f'<text x="{left_x - 24}" y="{y(v) + 4}" text-anchor="end" font-size="11">{v}</text>')

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import Case, RatingRound, SafetySignal, Submission, utcnow
@@ -76,6 +76,15 @@ def record_signals(session: Session, rating_round: RatingRound, submission: Subm
     ]
     session.add_all(stored)
     return stored
+
+
+def open_signal_counts(session: Session, case_ids: list[int]) -> dict[int, int]:
+    """How many signals are not yet acknowledged, per case: one query for a whole case list."""
+    return dict(session.execute(
+        select(SafetySignal.case_id, func.count())
+        .where(SafetySignal.case_id.in_(case_ids), SafetySignal.acknowledged_at.is_(None))
+        .group_by(SafetySignal.case_id)
+    ).all())
 
 
 def open_signals(session: Session, case: Case) -> list[SafetySignal]:

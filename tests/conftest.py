@@ -90,3 +90,26 @@ def post_form(client, page_url: str, action: str, data: dict | None = None, **kw
     assert page.status_code == 200, (page_url, page.status_code)
     payload = {"csrf_token": csrf_token(page.text), **(data or {})}
     return client.post(action, data=payload, **kwargs)
+
+
+HIDDEN_INPUT = re.compile(r'<input\b[^>]*\btype="hidden"[^>]*>')
+
+
+def child_posts(client, token: str, answers: dict[int, str], enough: dict[int, str] | None = None,
+                added_text: str | None = None) -> None:
+    """GET the child's page and post its form as the browser would: its hidden fields plus the answers
+    (and good-enough numbers, and added text, where given)."""
+    page = client.get(f"/r/{token}")
+    assert page.status_code == 200
+    hidden = {}
+    for tag in HIDDEN_INPUT.findall(page.text):
+        name, value = re.search(r'\bname="([^"]+)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
+        if name:
+            hidden[name.group(1)] = value.group(1) if value else ""
+    assert hidden.get("form_token"), "no form_token on the child's page"
+    data = {**hidden, **{f"answer-{pid}": v for pid, v in answers.items()},
+            **{f"enough-{pid}": v for pid, v in (enough or {}).items()}}
+    if added_text is not None:
+        data["added_text"] = added_text
+    response = client.post(f"/r/{token}", data=data)
+    assert response.status_code == 303, response.text

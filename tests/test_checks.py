@@ -32,7 +32,7 @@ from kidrate.extensions import db
 from kidrate.handover import CaseFacts, ClosureFact, ProblemFact, RatingFact, RoundFact, compile_handover
 from kidrate.models import AuditEvent, Case, Closure, Handover, Problem, User, utcnow
 
-from .conftest import csrf_token, post_form, sign_in
+from .conftest import child_posts, csrf_token, post_form, sign_in
 
 TODAY = date(2026, 3, 1)
 ASSIGNED = datetime(2026, 1, 10, 9, 0)
@@ -444,7 +444,7 @@ def test_bad_round_records_are_refused_and_store_nothing(app, make, people, clie
 
 def test_no_missing_reason_for_a_round_the_child_answered(app, make, people, client):
     case = _case(make, people)
-    _child_posts(app.test_client(), make.link(case, "start"), {p.id: "5" for p in case.problems if p.source == "child"})
+    child_posts(app.test_client(), make.link(case, "start"), {p.id: "5" for p in case.problems if p.source == "child"})
     sign_in(client, "t")
     url = f"/staff/cases/{case.id}/rounds/start/answered"
     response = post_form(client, f"/staff/cases/{case.id}", url, {"answered_how": "alone", "missing_reason": "x"})
@@ -504,9 +504,9 @@ def test_the_handover_lists_the_checks_open_at_closure_and_the_childs_view(app, 
     case = _case(make, people)
     violence, lonely = (p.id for p in case.problems if p.source == "child")
     # 3, 6 and 8 are on every view of the scale the child may be shown
-    _child_posts(app.test_client(), make.link(case, "start"), {violence: "3", lonely: "6"},
+    child_posts(app.test_client(), make.link(case, "start"), {violence: "3", lonely: "6"},
                  enough={violence: "8", lonely: "8"})
-    _child_posts(app.test_client(), make.link(case, "closure"), {violence: "8", lonely: "declined"})
+    child_posts(app.test_client(), make.link(case, "closure"), {violence: "8", lonely: "declined"})
     case = db.session.get(Case, case.id)
     case.round("start").answered_how = "with_interpreter"
     case.round("follow_up").missing_reason = "Barnet var sjukt."
@@ -557,22 +557,6 @@ def test_a_handover_without_open_checks_says_so_and_old_documents_still_render(a
 
 
 # --- The child posts, as a browser would -----------------------------------------------------------
-
-def _child_posts(client, token: str, answers: dict[int, str], enough: dict[int, str] | None = None) -> None:
-    import re
-
-    page = client.get(f"/r/{token}")
-    assert page.status_code == 200
-    hidden = {}
-    for tag in re.findall(r'<input\b[^>]*\btype="hidden"[^>]*>', page.text):
-        name, value = re.search(r'\bname="([^"]+)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
-        if name:
-            hidden[name.group(1)] = value.group(1) if value else ""
-    data = {**hidden, **{f"answer-{pid}": v for pid, v in answers.items()},
-            **{f"enough-{pid}": v for pid, v in (enough or {}).items()}}
-    response = client.post(f"/r/{token}", data=data)
-    assert response.status_code == 303, response.text
-
 
 def test_gather_reads_what_the_checks_need(app, make, people):
     """gather() reads what the checks need: met alone, how each round was answered, good enough."""

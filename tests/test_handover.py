@@ -23,6 +23,8 @@ from kidrate.handover import (
 )
 from kidrate.models import Case, utcnow
 
+from .conftest import child_posts
+
 ASSIGNED = datetime(2026, 1, 10, 9, 30)
 SUBMITTED = datetime(2026, 1, 12, 14, 0)
 COMPILED = datetime(2026, 3, 1, 8, 0)
@@ -374,21 +376,6 @@ def test_every_combination_of_answers_comes_out_as_it_went_in():
 
 # --- Integration: what the child posts is what the handover says ---------------------------------
 
-def _child_posts(client, token: str, answers: dict[int, str], added_text: str = "") -> None:
-    """GET the child's page and post its form as the browser would: its hidden fields plus the answers."""
-    page = client.get(f"/r/{token}")
-    assert page.status_code == 200
-    hidden = {}
-    for tag in re.findall(r'<input\b[^>]*\btype="hidden"[^>]*>', page.text):
-        name, value = re.search(r'\bname="([^"]+)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
-        if name:
-            hidden[name.group(1)] = value.group(1) if value else ""
-    assert hidden.get("form_token"), "no form_token on the child's page"
-    data = {**hidden, "added_text": added_text, **{f"answer-{pid}": value for pid, value in answers.items()}}
-    response = client.post(f"/r/{token}", data=data)
-    assert response.status_code == 303, response.text
-
-
 def test_the_handover_of_a_real_case_says_what_the_child_posted(app, make, client):
     sw = make.user("social_worker")
     therapist = make.user("therapist")
@@ -398,9 +385,9 @@ def test_the_handover_of_a_real_case_says_what_the_child_posted(app, make, clien
     (investigation,) = (p.id for p in case.problems if p.source == "investigation")
 
     # 3, 6 and 8 are on every view of the scale the child may be shown
-    _child_posts(client, make.link(case, "start"), {hurt: "3", lonely: "declined"}, "Jag är rädd.")
+    child_posts(client, make.link(case, "start"), {hurt: "3", lonely: "declined"}, added_text="Jag är rädd.")
     make.link(case, "follow_up")  # sent, never answered
-    _child_posts(client, make.link(case, "closure"), {hurt: "8", lonely: "6"})
+    child_posts(client, make.link(case, "closure"), {hurt: "8", lonely: "6"})
 
     now = utcnow()
     with app.app_context():

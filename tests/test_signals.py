@@ -3,8 +3,6 @@ the same transaction, shown to the therapist only, and acknowledged through the 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +12,7 @@ from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, SafetySignal
 from kidrate.signals import DROP, Signal, signals_for
 
-from .conftest import csrf_token, post_form, sign_in
+from .conftest import child_posts, csrf_token, post_form, sign_in
 
 VIOLENCE = {1: "violence_abuse", 2: "family_violence", 3: "honour_violence"}
 OTHER = {4: "school", 5: "child_mental_health"}
@@ -59,18 +57,6 @@ def test_the_rule_holds_for_every_pair_of_ratings(before, now, violence):
 
 # --- Raised by the child's real submission ------------------------------------------------------------
 
-def _child_posts(client, token: str, answers: dict[int, str]) -> None:
-    page = client.get(f"/r/{token}")
-    assert page.status_code == 200
-    hidden = {}
-    for tag in re.findall(r'<input\b[^>]*\btype="hidden"[^>]*>', page.text):
-        name, value = re.search(r'\bname="([^"]+)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
-        if name:
-            hidden[name.group(1)] = value.group(1) if value else ""
-    response = client.post(f"/r/{token}", data={**hidden, **{f"answer-{pid}": v for pid, v in answers.items()}})
-    assert response.status_code == 303, response.text
-
-
 @pytest.fixture
 def world(app, make):
     sw = make.user("social_worker", username="sw")
@@ -94,10 +80,10 @@ def test_signals_are_raised_the_moment_the_child_submits(app, world, client):
     make, case_id, hurt, lonely = world["make"], world["case_id"], world["hurt"], world["lonely"]
     case = db.session.get(Case, case_id)
     # 3, 6 and 8 are on every view of the scale the child may be shown; 1 is too
-    _child_posts(client, make.link(case, "start"), {hurt: "3", lonely: "8"})
+    child_posts(client, make.link(case, "start"), {hurt: "3", lonely: "8"})
     assert _signals(case_id) == []
 
-    _child_posts(app.test_client(), make.link(case, "follow_up"), {hurt: "1", lonely: "3"})
+    child_posts(app.test_client(), make.link(case, "follow_up"), {hurt: "1", lonely: "3"})
     found = _signals(case_id)
     follow_up = db.session.get(Case, case_id).round("follow_up").submission
     assert {(s.problem_id, s.kind, s.value, s.previous_value) for s in found} == {
@@ -108,10 +94,10 @@ def test_signals_are_raised_the_moment_the_child_submits(app, world, client):
 def test_a_drop_is_measured_from_the_last_time_the_child_rated_the_problem(app, world, client):
     make, case_id, hurt, lonely = world["make"], world["case_id"], world["hurt"], world["lonely"]
     case = db.session.get(Case, case_id)
-    _child_posts(client, make.link(case, "start"), {hurt: "8", lonely: "8"})
-    _child_posts(app.test_client(), make.link(case, "follow_up"), {hurt: "declined", lonely: "6"})
+    child_posts(client, make.link(case, "start"), {hurt: "8", lonely: "8"})
+    child_posts(app.test_client(), make.link(case, "follow_up"), {hurt: "declined", lonely: "6"})
     assert _signals(case_id) == []
-    _child_posts(app.test_client(), make.link(case, "closure"), {hurt: "3", lonely: "3"})
+    child_posts(app.test_client(), make.link(case, "closure"), {hurt: "3", lonely: "3"})
     found = {(s.problem_id, s.kind, s.value, s.previous_value) for s in _signals(case_id)}
     assert found == {(hurt, "drop", 3, 8), (lonely, "drop", 3, 6)}
 
@@ -130,7 +116,7 @@ def test_a_submission_that_is_not_stored_raises_nothing(app, world, client):
 
 def _raise(app, world) -> None:
     case = db.session.get(Case, world["case_id"])
-    _child_posts(app.test_client(), world["make"].link(case, "start"), {world["hurt"]: "1", world["lonely"]: "6"})
+    child_posts(app.test_client(), world["make"].link(case, "start"), {world["hurt"]: "1", world["lonely"]: "6"})
 
 
 def test_the_therapist_sees_what_happened_on_the_list_and_the_case(app, world, client):
@@ -146,8 +132,8 @@ def test_the_therapist_sees_what_happened_on_the_list_and_the_case(app, world, c
 
 def test_a_drop_reads_as_what_happened(app, world, client):
     case = db.session.get(Case, world["case_id"])
-    _child_posts(app.test_client(), world["make"].link(case, "start"), {world["lonely"]: "8", world["hurt"]: "8"})
-    _child_posts(app.test_client(), world["make"].link(case, "follow_up"), {world["lonely"]: "3", world["hurt"]: "8"})
+    child_posts(app.test_client(), world["make"].link(case, "start"), {world["lonely"]: "8", world["hurt"]: "8"})
+    child_posts(app.test_client(), world["make"].link(case, "follow_up"), {world["lonely"]: "3", world["hurt"]: "8"})
     sign_in(client, "t")
     page = client.get(f"/staff/cases/{world['case_id']}").text
     assert "Dropped from 8 to 3 since the last round:" in page and "“Jag har inga kompisar.”" in page

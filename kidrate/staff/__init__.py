@@ -6,9 +6,17 @@ name the roles allowed.
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
+    """A file to download (no-store, like every staff response: see security)."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
 
 from . import account, admin, cases, documents, handovers, languages, pwa, recordings, rounds, sux, tablet, together  # noqa: E402,F401  (routes register on import)
 from .report import report as _group_report  # noqa: E402,F401  (the group report's routes)

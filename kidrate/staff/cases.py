@@ -15,6 +15,7 @@ from ..extensions import db
 from ..i18n import CHILD_LOCALES, available_child_locales, draft_child_locales, language_label
 from ..models import Case, ChildLink, Closure, Problem, utcnow
 from ..security import allow, audit, case_or_404
+from ..signals import open_signal_counts
 from ..vocab import PARTICIPATION, ROUND_ORDER, WORKED_WITH
 from . import bp
 from .forms import (
@@ -62,7 +63,10 @@ def case_list():
         audit("search_case_ref", target=f"{len(cases)}")
         db.session.commit()
     due = {case.id: case_rules.next_due(case) for case in cases}
-    return render_template("staff/case_list.html", cases=cases, due=due, search=search, earlier=earlier)
+    # Safety signals are the therapist's to see (and the list holds only their own cases).
+    signals = open_signal_counts(db.session, [c.id for c in cases]) if user.role == "therapist" else {}
+    return render_template("staff/case_list.html", cases=cases, due=due, search=search, earlier=earlier,
+                           signals=signals)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])

@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, abort, current_app, render_template
+from flask import abort, current_app, render_template
 from flask_babel import get_locale
 
 from .. import documents
 from ..assignment import compile_assignment
 from ..extensions import db
 from ..security import allow, audit, case_or_404
-from . import bp
+from . import attachment, bp
 
 bp.add_app_template_global(documents.handover_chart, "handover_chart")
-
-
-def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _json(document: dict) -> str:
@@ -53,7 +47,7 @@ def handover_pdf(case_id: int, version: int):
         return _pdf_unavailable(case, error)
     audit("download_handover", case_id=case.id, target=f"version:{version}:pdf")
     db.session.commit()
-    return _download(pdf, "application/pdf", documents.download_name("handover", case.case_ref, "pdf", version))
+    return attachment(pdf, "application/pdf", documents.download_name("handover", case.case_ref, "pdf", version))
 
 
 @bp.get("/cases/<int:case_id>/handovers/<int:version>.json")
@@ -63,7 +57,7 @@ def handover_json(case_id: int, version: int):
     audit("download_handover", case_id=case.id, target=f"version:{version}:json")
     db.session.commit()
     # The stored snapshot, exactly as sent.
-    return _download(_json(handover.document), "application/json",
+    return attachment(_json(handover.document), "application/json",
                      documents.download_name("handover", case.case_ref, "json", version))
 
 
@@ -84,7 +78,7 @@ def assignment_pdf(case_id: int):
         return _pdf_unavailable(case, error)
     audit("download_assignment", case_id=case.id, target="pdf")
     db.session.commit()
-    return _download(pdf, "application/pdf", documents.download_name("assignment", case.case_ref, "pdf"))
+    return attachment(pdf, "application/pdf", documents.download_name("assignment", case.case_ref, "pdf"))
 
 
 @bp.get("/cases/<int:case_id>/assignment.json")
@@ -93,5 +87,5 @@ def assignment_json(case_id: int):
     case = _assigned_case(case_id)
     audit("download_assignment", case_id=case.id, target="json")
     db.session.commit()
-    return _download(_json(compile_assignment(case)), "application/json",
+    return attachment(_json(compile_assignment(case)), "application/json",
                      documents.download_name("assignment", case.case_ref, "json"))

@@ -211,8 +211,14 @@ def _fixed_text_or_404(locale: str, key: str) -> FixedText:
     return text
 
 
-def _message_recording(locale: str, key: str) -> Recording | None:
-    return db.session.scalar(select(Recording).where(Recording.message_key == key, Recording.language == locale))
+def _message_recording_or_404(locale: str, key: str) -> tuple[FixedText, Recording]:
+    """The fixed text and its recording in a language, or 404 when either is missing."""
+    text = _fixed_text_or_404(locale, key)
+    recording = db.session.scalar(
+        select(Recording).where(Recording.message_key == text.key, Recording.language == locale))
+    if recording is None:
+        abort(404)
+    return text, recording
 
 
 @bp.get("/admin/recordings")
@@ -266,10 +272,7 @@ def admin_recording_upload(locale: str, key: str):
 @bp.get("/admin/recordings/<locale>/<key>/audio")
 @allow("admin")
 def admin_recording_play(locale: str, key: str):
-    text = _fixed_text_or_404(locale, key)
-    recording = _message_recording(locale, text.key)
-    if recording is None:
-        abort(404)
+    text, recording = _message_recording_or_404(locale, key)
     audit("play_message_recording", target=f"message:{text.key}:{locale}")
     db.session.commit()
     return _audio(recording)
@@ -278,10 +281,7 @@ def admin_recording_play(locale: str, key: str):
 @bp.post("/admin/recordings/<locale>/<key>/delete")
 @allow("admin")
 def admin_recording_delete(locale: str, key: str):
-    text = _fixed_text_or_404(locale, key)
-    recording = _message_recording(locale, text.key)
-    if recording is None:
-        abort(404)
+    text, recording = _message_recording_or_404(locale, key)
     audit("delete_message_recording", target=f"message:{text.key}:{locale}")
     db.session.delete(recording)
     db.session.commit()

@@ -15,7 +15,7 @@ from ..report_export import report_csv, report_xlsx
 from ..security import allow, audit
 from ..suppression import format_value
 from ..vocab import GENDERS, INTERVENTION_TYPES
-from . import bp
+from . import attachment, bp
 
 FILTER_NAMES = ("from", "to", "unit", "intervention", "age_group", "gender")
 
@@ -59,35 +59,38 @@ def report():
     audit("view_report")
     db.session.commit()
     page = render_template(
-        "staff/report.html", report=built, units=units, errors=errors, values=values,
-        charts=_charts(built) if built else [], age_groups=list(AGE_GROUPS), genders=GENDERS,
+        "staff/report.html", report=built, errors=errors, values=values,
+        charts=_charts(built) if built else [], units={u.id: u.name for u in units},
+        age_groups={code: code.replace("-", "–") for code in AGE_GROUPS}, genders=GENDERS,
         interventions=INTERVENTION_TYPES, chosen={k: v for k, v in values.items() if v},
         format_value=format_value)
     return page, 400 if errors else 200
 
 
-@bp.get("/report.csv")
-@allow("analyst")
-def report_csv_download():
+# Per download format: the file's body from a built report, and its type.
+DOWNLOADS = {
+    "csv": (lambda built: report_csv(built).encode("utf-8-sig"), "text/csv"),
+    "xlsx": (report_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def _download(kind: str):
     built, _units, errors, _values = _report()
     if errors:
         return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
-    audit("download_report", target="csv")
+    audit("download_report", target=kind)
     db.session.commit()
-    response = Response(report_csv(built).encode("utf-8-sig"), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="kidrate-report.csv"'
-    return response
+    body, mimetype = DOWNLOADS[kind]
+    return attachment(body(built), mimetype, f"kidrate-report.{kind}")
+
+
+@bp.get("/report.csv")
+@allow("analyst")
+def report_csv_download():
+    return _download("csv")
 
 
 @bp.get("/report.xlsx")
 @allow("analyst")
 def report_xlsx_download():
-    built, _units, errors, _values = _report()
-    if errors:
-        return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
-    audit("download_report", target="xlsx")
-    db.session.commit()
-    response = Response(report_xlsx(built),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = 'attachment; filename="kidrate-report.xlsx"'
-    return response
+    return _download("xlsx")

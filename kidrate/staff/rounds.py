@@ -190,11 +190,6 @@ def safety_signals(case: Case) -> list[SafetySignal]:
 
 
 @bp.app_template_global()
-def safety_signal_count(case: Case) -> int:
-    return len(safety_signals(case))
-
-
-@bp.app_template_global()
 def round_answered_form(rating_round: RatingRound) -> RoundAnsweredForm:
     return RoundAnsweredForm(formdata=None, data={"answered_how": rating_round.answered_how or "",
                                                   "missing_reason": rating_round.missing_reason})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,7 +19,7 @@ from ..extensions import db
 from ..importing import ImportRefused, export_sux, import_sux
 from ..models import Unit
 from ..security import allow, audit
-from . import bp
+from . import attachment, bp
 
 SUX_MAX_BYTES = 5 * 1024 * 1024
 # Room for a file at the limit plus the form around it; larger requests are refused (413) unread.
@@ -125,7 +125,4 @@ def sux_export():
     audit("export_sux", target=f"{first or ''}..{last or ''}:{count}")
     db.session.commit()
     name = f"su-x-2021_{first or 'start'}_{last or date.today()}.csv"
-    response = Response(text.encode("utf-8-sig"), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(text.encode("utf-8-sig"), "text/csv", name)
