@@ -6,6 +6,8 @@ reads the environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from dataclasses import dataclass, fields
@@ -25,6 +27,17 @@ def _bool(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _data_key(name: str, raw: str) -> bytes:
+    """A data key is 32 random bytes written as URL-safe base64 (`kidrate new-data-key` prints one)."""
+    try:
+        key = base64.urlsafe_b64decode(raw.strip().encode())
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{name} must be URL-safe base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must hold 32 bytes (44 characters of URL-safe base64)")
+    return key
 
 
 def _positive_int(name: str, raw: str) -> int:
@@ -50,6 +63,19 @@ class Settings:
     link_days: int = 14
     invite_hours: int = 72
     exit_url: str = "https://www.smhi.se/"
+    # Staff must use a second factor (TOTP) to sign in.
+    require_totp: bool = False
+    # Shared store for rate limits across processes; empty: each process counts in memory.
+    redis_url: str = ""
+    sign_in_limit: str = "10 per minute"
+    child_limit: str = "60 per minute"
+    # Encrypts the child's words and professionals' free text at rest (AES-GCM); older keys still
+    # decrypt until `kidrate rotate-key` has re-encrypted everything with the current one.
+    data_key: bytes = b""
+    old_data_keys: tuple[bytes, ...] = ()
+    # Case content is purged this many years after closure; audit events after audit_retention_years.
+    retention_years: int = 5
+    audit_retention_years: int = 10
     testing: bool = False
 
     @property
@@ -57,13 +83,17 @@ class Settings:
         return self.env == "production"
 
 
-def _secret_key_for(instance_path: Path) -> str:
-    """Outside production, keep a generated key in the instance folder so sessions survive restarts."""
-    path = instance_path / "secret_key"
+def new_data_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _generated(instance_path: Path, name: str, make) -> str:
+    """Outside production, keep a generated key in the instance folder so it survives restarts."""
+    path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = make()
     path.write_text(key)
     path.chmod(0o600)
     return key
@@ -90,7 +120,20 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         "link_days": _positive_int("KIDRATE_LINK_DAYS", get("KIDRATE_LINK_DAYS", "14")),
         "invite_hours": _positive_int("KIDRATE_INVITE_HOURS", get("KIDRATE_INVITE_HOURS", "72")),
         "exit_url": get("KIDRATE_EXIT_URL", "https://www.smhi.se/"),
+        "require_totp": _bool("KIDRATE_REQUIRE_TOTP",
+                              get("KIDRATE_REQUIRE_TOTP", "true" if mode == "production" else "false")),
+        "redis_url": get("KIDRATE_REDIS_URL", ""),
+        "sign_in_limit": get("KIDRATE_SIGN_IN_LIMIT", "10 per minute"),
+        "child_limit": get("KIDRATE_CHILD_LIMIT", "60 per minute"),
+        "retention_years": _positive_int("KIDRATE_RETENTION_YEARS", get("KIDRATE_RETENTION_YEARS", "5")),
+        "audit_retention_years": _positive_int("KIDRATE_AUDIT_RETENTION_YEARS",
+                                               get("KIDRATE_AUDIT_RETENTION_YEARS", "10")),
     }
+    if get("KIDRATE_DATA_KEY"):
+        values["data_key"] = _data_key("KIDRATE_DATA_KEY", get("KIDRATE_DATA_KEY", ""))
+    values["old_data_keys"] = tuple(
+        _data_key("KIDRATE_OLD_DATA_KEYS", part) for part in get("KIDRATE_OLD_DATA_KEYS", "").split(",") if part.strip()
+    )
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:
@@ -102,7 +145,13 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     if not values["secret_key"]:
         if mode == "production":
             raise ConfigError("KIDRATE_SECRET_KEY must be set in production")
-        values["secret_key"] = _secret_key_for(Path(values["instance_path"]))  # type: ignore[arg-type]
+        values["secret_key"] = _generated(Path(values["instance_path"]), "secret_key",  # type: ignore[arg-type]
+                                          lambda: secrets.token_urlsafe(48))
+    if not values.get("data_key"):
+        if mode == "production":
+            raise ConfigError("KIDRATE_DATA_KEY must be set in production")
+        values["data_key"] = _data_key("instance/data_key", _generated(
+            Path(values["instance_path"]), "data_key", new_data_key))  # type: ignore[arg-type]
     if not str(values["exit_url"]).startswith("https://"):
         raise ConfigError("KIDRATE_EXIT_URL must be an https:// address")
     if len(str(values["secret_key"])) < 32:

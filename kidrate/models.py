@@ -68,7 +68,7 @@ class Unit(Base):
 class User(Base):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('social_worker', 'therapist', 'analyst', 'admin')", name="role"),
+        CheckConstraint("role IN ('social_worker', 'therapist', 'analyst', 'admin', 'auditor')", name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +82,15 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(10), default="sv")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two-factor sign-in: the TOTP secret (None until enrolled), the last time step accepted (a code
+    # is never accepted twice) and SHA-256 hashes of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    recovery_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Failed sign-ins in a row, and until when the account is locked after too many.
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -131,6 +140,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     assigned_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When retention removed the case's content, keeping only what group statistics need.
+    purged_at: Mapped[datetime | None]
 
     authority_unit: Mapped[Unit] = relationship(foreign_keys=[authority_unit_id])
     open_care_unit: Mapped[Unit | None] = relationship(foreign_keys=[open_care_unit_id])

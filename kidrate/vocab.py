@@ -13,6 +13,7 @@ ROLES = {
     "therapist": _l("Therapist"),
     "analyst": _l("Analyst"),
     "admin": _l("Administrator"),
+    "auditor": _l("Auditor"),
 }
 
 UNIT_KINDS = {

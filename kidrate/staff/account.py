@@ -13,7 +13,7 @@ from ..security import allow, audit, public, safe_next, sign_in
 from . import bp
 from .forms import EmptyForm, ProfileForm, SetPasswordForm, SignInForm
 
-ALL_ROLES = ("social_worker", "therapist", "analyst", "admin")
+ALL_ROLES = ("social_worker", "therapist", "analyst", "admin", "auditor")
 HOME_BY_ROLE = {
     "social_worker": "staff.case_list",
     "therapist": "staff.case_list",
