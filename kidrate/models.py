@@ -415,10 +415,15 @@ class AuditEvent(Base):
     """Who did what to which case, when. Never the content, never a token. Only ever inserted."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_case_at", "case_id", "at"),
+        Index("ix_audit_event_organisation_at", "organisation_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Whose log this is: the auditor of one organisation sees only its events.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"))

@@ -35,9 +35,22 @@ def upgrade() -> None:
         batch_op.alter_column('failed_sign_ins', server_default=None)
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purged_at', sa.DateTime(), nullable=True))
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_audit_event_organisation_id_organisation'), 'organisation',
+                                    ['organisation_id'], ['id'])
+        batch_op.create_index('ix_audit_event_organisation_at', ['organisation_id', 'at'], unique=False)
+    # Earlier events belong to the organisation of their user, or else of their case.
+    op.execute("UPDATE audit_event SET organisation_id = COALESCE("
+               "(SELECT organisation_id FROM user_account WHERE user_account.id = audit_event.user_id), "
+               "(SELECT organisation_id FROM case_record WHERE case_record.id = audit_event.case_id))")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_organisation_at')
+        batch_op.drop_constraint(batch_op.f('fk_audit_event_organisation_id_organisation'), type_='foreignkey')
+        batch_op.drop_column('organisation_id')
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.drop_column('purged_at')
     op.execute("UPDATE user_account SET active = false, role = 'admin' WHERE role = 'auditor'")
