@@ -184,12 +184,18 @@ CASE_FACTS = sa.Table(
     sa.Column("next_created", sa.DateTime),  # the first later case with the same case reference
     *[sa.Column(f"t_{code}", sa.Integer) for code in INTERVENTION_TYPES],  # 1 when the case had the type
     sa.Column("one_area", sa.Integer),  # 1 when all the case's problems are in one problem area
+    sa.Column("areas", sa.Integer),  # the case's problem areas as bits (AREA_BITS)
     sa.Column("child_named", sa.Integer),  # 1 when the child named a problem
     sa.Column("child_focus", sa.Integer),  # 1 when one of those was worked with as a focus
     *[sa.Column(f"rated_{kind}", sa.Integer) for kind in ROUND_ORDER],  # 1 when the child rated in the round
     prefixes=["TEMPORARY"],
 )
 K = CASE_FACTS.c
+
+# Each problem area as one bit, so that "which areas does the case have" is one integer per case and
+# the area tables need no second pass over the problems. OTHER_AREA marks codes outside the list.
+AREA_BITS = {code: 1 << i for i, code in enumerate(PROBLEM_CATEGORIES)}
+OTHER_AREA = 1 << len(PROBLEM_CATEGORIES)
 
 
 def _case_conditions(organisation_id: int, filters: ReportFilters) -> list:
@@ -226,9 +232,15 @@ def _fill_facts(session: Session, organisation_id: int, filters: ReportFilters) 
 
     conditions = _case_conditions(organisation_id, filters)
     child = Problem.source == "child"
+    # Byte order, not the locale's: only equality matters here, and collation costs a third of the pass.
+    category = Problem.category.collate("C") if dialect == "postgresql" else Problem.category
+    bit = case(*[(Problem.category == code, value) for code, value in AREA_BITS.items()], else_=OTHER_AREA)
+    # bit_or where the database has it; over single bits a sum of the distinct values is the same.
+    areas = func.bit_or(bit) if dialect == "postgresql" else func.sum(bit.distinct())
     per_case = (
         select(Problem.case_id.label("case_id"),
-               case((func.min(Problem.category) == func.max(Problem.category), 1), else_=0).label("one_area"),
+               case((func.min(category) == func.max(category), 1), else_=0).label("one_area"),
+               areas.label("areas"),
                func.max(case((child, 1), else_=0)).label("child_named"),
                func.max(case((and_(child, Problem.worked_with == "focus"), 1), else_=0)).label("child_focus"),
                *[func.max(case((Problem.__table__.c[column].is_not(None), 1), else_=0)).label(kind)
@@ -244,7 +256,8 @@ def _fill_facts(session: Session, organisation_id: int, filters: ReportFilters) 
         select(Case.id, Case.age, Case.gender, Case.earlier_episodes, Case.imported, Case.closed_at,
                _days_enrolled(dialect), Closure.reason, Closure.concern_remaining, came_back.c.next_created,
                *[case((_has_type(code), 1), else_=0) for code in INTERVENTION_TYPES],
-               func.coalesce(per_case.c.one_area, 0), func.coalesce(per_case.c.child_named, 0),
+               func.coalesce(per_case.c.one_area, 0), func.coalesce(per_case.c.areas, 0),
+               func.coalesce(per_case.c.child_named, 0),
                func.coalesce(per_case.c.child_focus, 0),
                *[func.coalesce(per_case.c[kind], 0) for kind in ROUND_ORDER])
         .outerjoin(Closure, Closure.case_id == Case.id).outerjoin(per_case, per_case.c.case_id == Case.id)
@@ -319,11 +332,23 @@ def _by_gender(session) -> Table:
 
 
 def _area_counts(session) -> list[tuple[str, int, bool, int]]:
-    """(problem area, days enrolled, the case's only area, cases): each area once per case, one pass
-    over the problems for both tables that need it."""
+    """(problem area, days enrolled, the case's only area, cases): each area once per case, for both
+    tables that need it, counted from the cases' area bits."""
+    found: list[tuple[str, int, bool, int]] = []
+    outside_list = 0
+    for days, only, *per_area in session.execute(
+            select(K.days, K.one_area, *[func.sum(case((K.areas.op("&")(value) != 0, 1), else_=0))
+                                         for value in (*AREA_BITS.values(), OTHER_AREA)])
+            .group_by(K.days, K.one_area)):
+        found += [(code, days, bool(only), int(n)) for code, n in zip(AREA_BITS, per_area, strict=False) if n]
+        outside_list += per_area[-1]
+    if not outside_list:
+        return found
+    # Codes outside today's list (older data) are rare: counted from the problems, once per case.
     pairs = (select(Problem.case_id, Problem.category, K.days, K.one_area)
-             .join(CASE_FACTS, K.id == Problem.case_id).distinct().subquery("pairs"))
-    return [(cat, days, bool(only), n) for cat, days, only, n in session.execute(
+             .join(CASE_FACTS, K.id == Problem.case_id)
+             .where(Problem.category.not_in(list(AREA_BITS))).distinct().subquery("pairs"))
+    return found + [(cat, days, bool(only), n) for cat, days, only, n in session.execute(
         select(pairs.c.category, pairs.c.days, pairs.c.one_area, func.count())
         .group_by(pairs.c.category, pairs.c.days, pairs.c.one_area))]
 

@@ -192,6 +192,21 @@ def test_problem_areas(world):
     assert table["total"] == (24, 16, 16 / 24)
 
 
+def test_problem_area_codes_outside_the_list_count_on_their_own(world):
+    # Older data may carry a code no longer in the list: G4 (family relations alone) gets one such
+    # problem, B7 (criminality alone) two with the same retired code and one with another.
+    for ref, codes in (("G4", ["retired_a"]), ("B7", ["retired_a", "retired_a", "retired_b"])):
+        case = db.session.get(Case, world["ids"][ref])
+        case.problems += [Problem(source="investigation", words=SECRET_WORDS, category=c) for c in codes]
+    db.session.commit()
+    table = raw(world)["problem_areas"]
+    assert table["retired_a"] == (2, 0, 0.0)
+    assert table["retired_b"] == (1, 0, 0.0)
+    assert table["family_relations"] == (5, 3, 3 / 5)
+    assert table["criminality"] == (1, 0, 0.0)
+    assert table["total"] == (27, 14, 14 / 27)
+
+
 def test_duration_per_problem_area(world):
     # Violence: 80 90 100 100 200 220 300 → mean 1090/7 = 155.7, median 100. Parenting: 40 100 100 120 200
     # → 112, median 100. School: 120 300 400 → 273.3, median 300. Family relations: 50 60 110 120 150 → 98,
