@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from kidrate import crypto
 from kidrate.models import (
     Base,
     Case,
@@ -55,6 +57,10 @@ PG_URL = os.environ.get("KIDRATE_BENCH_PG_URL", "postgresql+psycopg://postgres@1
 CHUNK = 20_000
 PROBLEMS_PER_CASE = 4
 ROUNDS = ("start", "follow_up", "closure")
+# The child's words are encrypted at rest like any other (a fresh data key per run): rows as wide as
+# in production. Invented phrases, in the length children's problems usually have.
+WORDS = ("Mamma och pappa bråkar hela tiden", "Jag har inga kompisar i skolan", "Pappa dricker på helgerna",
+         "Jag får inte sova när de skriker", "Jag är rädd när han kommer hem", "Ingen lyssnar på mig")
 
 # 003 table X.1 (total occurrences; "parent's mental ill-health/intellectual disability" split 4:1).
 CATEGORY_WEIGHTS = {
@@ -149,7 +155,8 @@ def generate(n_cases: int) -> Iterator[tuple[type, list[dict]]]:
             problem_id += 1
             problems.append(problem_id)
             chunk[Problem].append({
-                "id": problem_id, "case_id": case_id, "source": "child", "words": "", "words_language": "sv",
+                "id": problem_id, "case_id": case_id, "source": "child", "words": rng.choice(WORDS),
+                "words_language": "sv",
                 "category": category, "category_text": None, "goal": None, "added_at_start": False,
                 "created_at": chunk[Case][-1]["created_at"], "worked_with": pick(rng, WORKED_WEIGHTS),
                 "worked_with_comment": None, "goal_attainment": None,
@@ -273,6 +280,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.cases < 1:
         parser.error("--cases must be at least 1")
+    crypto.configure(crypto.Keyring.of(secrets.token_bytes(32)))
     print(f"group report over {args.cases:,} closed cases x {PROBLEMS_PER_CASE} problems x {len(ROUNDS)} rounds; "
           f"seed {SEED}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     ok = True

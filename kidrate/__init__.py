@@ -5,8 +5,10 @@ create_app builds the app as a list of small configure_* steps, each doing one t
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from urllib.parse import quote_from_bytes
+
+from flask import Flask, Request, redirect, render_template, request, url_for
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .config import PROJECT_ROOT, Settings, load_settings
@@ -23,8 +25,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for step in (
         configure_settings,
+        configure_encryption,
         configure_database,
         configure_i18n,
+        configure_rate_limits,
         configure_security,
         configure_assets,
         configure_blueprints,
@@ -58,6 +62,14 @@ def configure_settings(app: Flask, settings: Settings) -> None:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 
 
+def configure_encryption(app: Flask, settings: Settings) -> None:
+    from . import crypto
+
+    keyring = crypto.Keyring.of(settings.data_key, settings.old_data_keys)
+    app.extensions[crypto.EXTENSION] = keyring
+    crypto.configure(keyring)
+
+
 def configure_database(app: Flask, settings: Settings) -> None:
     db.init_app(app, settings.database_url)
 
@@ -81,6 +93,13 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
     )
     app.jinja_env.filters.update(language_label=i18n.language_label, isodateformat=i18n.format_iso_date)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def configure_rate_limits(app: Flask, settings: Settings) -> None:
+    # Before configure_security, so a refused request costs no CSRF check or database read.
+    from .extensions import rate_limits
+
+    rate_limits.init_app(app, settings)
 
 
 def configure_security(app: Flask, settings: Settings) -> None:
@@ -109,12 +128,14 @@ class DatabaseId(IntegerConverter):
 
 def configure_blueprints(app: Flask, settings: Settings) -> None:
     from .child import bp as child_bp
+    from .health import bp as health_bp
     from .security import public
     from .staff import bp as staff_bp
 
     app.url_map.converters["int"] = DatabaseId
     app.register_blueprint(staff_bp)
     app.register_blueprint(child_bp)
+    app.register_blueprint(health_bp)
 
     # Staff live under /staff/, so that their service worker's scope never covers the child's /r/.
     @app.get("/")
@@ -123,16 +144,67 @@ def configure_blueprints(app: Flask, settings: Settings) -> None:
         return redirect(url_for("staff.home"))
 
 
+class CheckedRequest(Request):
+    """Malformed input that werkzeug or Flask-WTF would trip over (a 500) becomes ordinary input or a 400."""
+
+    _PRINTABLE = "".join(map(chr, range(0x21, 0x7F)))
+
+    def __init__(self, environ, *args, **kwargs) -> None:
+        super().__init__(environ, *args, **kwargs)
+        if not self.query_string.isascii():
+            # Raw bytes past ASCII in the query (gunicorn refuses them, the development server does not):
+            # escaped as a browser would, they decode like any other %-escape instead of raising.
+            self.query_string = quote_from_bytes(self.query_string, safe=self._PRINTABLE).encode("ascii")
+
+    def _load_form_data(self) -> None:
+        from gunicorn.http.errors import ParseException  # gunicorn serves kidrate (README)
+
+        try:
+            super()._load_form_data()
+        except (ParseException, OSError) as error:
+            # The body could not be read: a malformed chunked body (gunicorn raises while the form is read)
+            # or a client gone mid-body. The client's fault, not the server's.
+            self._no_form()
+            raise BadRequest("the request body could not be read") from error
+        if None in self.__dict__["form"] or None in self.__dict__["files"]:
+            # A multipart part without a name: Flask-WTF and the child's form would fail on its key.
+            self._no_form()
+            raise BadRequest("a form part without a name")
+
+    def _no_form(self) -> None:
+        self.__dict__["form"] = self.parameter_storage_class()
+        self.__dict__["files"] = self.parameter_storage_class()
+
+
 def configure_errors(app: Flask, settings: Settings) -> None:
+    from flask import g, jsonify
     from flask_wtf.csrf import CSRFError
+    from sqlalchemy import exc as sa_exc
+
+    app.request_class = CheckedRequest
+
+    def for_child() -> bool:
+        return request.blueprint == "child" or request.path.startswith("/r/")
 
     def error_page(code: int, reason: str | None = None):
         # The child's pages speak the child's language and reveal nothing; staff get a short reason.
-        if request.blueprint == "child" or request.path.startswith("/r/"):
+        if for_child():
             from .child.views import child_error_page
 
             return child_error_page(code)
         return render_template("staff/error.html", code=code, reason=reason), code
+
+    def database_unavailable(error: Exception) -> bool:
+        """The database is down, unreachable, read-only, full or busy (not a bug): worth trying again."""
+        if isinstance(error, sa_exc.DBAPIError):
+            return error.connection_invalidated or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+        return isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+    def discard_transaction() -> None:
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            db.session.remove()  # the connection is gone with it; the pool makes a new one next time
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
@@ -144,9 +216,26 @@ def configure_errors(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if database_unavailable(error):
+            # Nothing was stored: the transaction never reached the database or is rolled back. The driver's
+            # first line only (no SQL, no parameters: they may hold what a child wrote).
+            cause = getattr(error, "orig", None) or error
+            app.logger.warning("database unavailable: %s: %s", type(cause).__name__,
+                               (str(cause).splitlines() or [""])[0][:200])
+            discard_transaction()
+            g.user = None  # expired by the rollback and not to be reloaded now: the page shows no menu
+            if for_child() and request.accept_mimetypes.best == "application/json":
+                return jsonify(status="retry"), 503  # child.js waits and sends the same answers again
+            return error_page(503, "database")
+        if isinstance(error, sa_exc.DataError):
+            # The database refused a value that got past the forms (PostgreSQL: a NUL character, a number
+            # out of range): the request was at fault, and nothing of it is kept.
+            app.logger.warning("request refused by the database: %s", type(getattr(error, "orig", error)).__name__)
+            discard_transaction()
+            return error_page(400)
         # The traceback goes to the server log (tokens redacted), never to the page.
         app.logger.exception("unhandled error")
-        db.session.rollback()
+        discard_transaction()
         return error_page(500)
 
 

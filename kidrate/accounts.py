@@ -8,6 +8,8 @@ matches and the link is dead.
 from __future__ import annotations
 
 import hashlib
+import secrets
+from contextlib import suppress
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,11 +33,18 @@ def hash_password(password: str) -> str:
     return _password_hasher().hash(password)
 
 
+_dummy_hashes: dict[PasswordHasher, str] = {}
+
+
 def check_password(user: User | None, password: str) -> bool:
-    """Constant work whether or not the user exists, so timing does not reveal usernames."""
+    """Constant work whether or not the user exists, so timing does not reveal usernames: without an
+    account to check, the password is verified against a dummy hash made with the same parameters."""
     hasher = _password_hasher()
     if user is None or not user.password_hash or not user.active:
-        hasher.hash(password)
+        if hasher not in _dummy_hashes:
+            _dummy_hashes[hasher] = hasher.hash(secrets.token_urlsafe(24))
+        with suppress(VerificationError, InvalidHashError):
+            hasher.verify(_dummy_hashes[hasher], password)
         return False
     try:
         return hasher.verify(user.password_hash, password)

@@ -29,6 +29,12 @@ def register(app: Flask) -> None:
     app.cli.add_command(report_command)
     app.cli.add_command(import_sux_command)
     app.cli.add_command(export_sux_command)
+    from .retention_cli import purge_command
+
+    app.cli.add_command(purge_command)
+    from .crypto_cli import register as register_key_commands
+
+    register_key_commands(app)
 
 
 @click.group("db", help="Database schema migrations (Alembic).")
@@ -69,7 +75,7 @@ def demo() -> None:
 @click.command("create-user", help="Create a staff account and print its invitation link.")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True)
-@click.option("--role", type=click.Choice(["social_worker", "therapist", "analyst", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["social_worker", "therapist", "analyst", "admin", "auditor"]), required=True)
 @click.option("--unit", "unit_name", default=None, help="Unit name (social workers and therapists).")
 @click.option("--organisation", "organisation_name", default=None, help="Organisation name (created if new).")
 @with_appcontext

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from limits import parse_many
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +50,17 @@ def _positive_int(name: str, raw: str) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero")
     return value
+
+
+def _rate(name: str, raw: str) -> None:
+    """A rate limit as Flask-Limiter reads it ("10 per minute", "100/hour; 1000/day"), checked at
+    start-up rather than on the first request it would apply to."""
+    try:
+        items = parse_many(raw)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigError(f'{name} must be a rate such as "10 per minute", not {raw!r}')
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
 
     if values["default_locale"] not in {"sv", "en"}:
         raise ConfigError("KIDRATE_DEFAULT_LOCALE must be sv or en")
+    _rate("KIDRATE_SIGN_IN_LIMIT", str(values["sign_in_limit"]))
+    _rate("KIDRATE_CHILD_LIMIT", str(values["child_limit"]))
+    if values["redis_url"] and not str(values["redis_url"]).startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError("KIDRATE_REDIS_URL must be a redis://, rediss:// or redis+unix:// address")
     if not values["secret_key"]:
         if mode == "production":
             raise ConfigError("KIDRATE_SECRET_KEY must be set in production")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import hashlib
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -42,3 +50,94 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 db = Database()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+# --- Rate limits ---------------------------------------------------------------------------------
+
+View = TypeVar("View", bound=Callable)
+LIMITER = "kidrate.limiter"
+_LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def client_address() -> str:
+    """Whom a rate limit counts: the connecting address, or, when that is a proxy on this host (as
+    the README's deployment has it), the address the proxy appended last to X-Forwarded-For.
+    Never the path: a child's link must not become a key in the store or a log."""
+    remote = request.remote_addr or ""
+    if remote in _LOOPBACK:
+        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    return remote or "unknown"
+
+
+class _NoClientAddress(logging.Filter):
+    """Flask-Limiter's own line on a breach names the client's address; ours names only the route."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("ratelimit ")
+
+
+_no_client_address = _NoClientAddress()
+
+
+def _log_breach(_limit) -> None:
+    current_app.logger.warning("rate limit reached at %s", request.endpoint)
+
+
+def _retry_after(response: Response) -> Response:
+    """Retry-After on every 429, whichever error page rendered it."""
+    limiter = current_app.extensions.get(LIMITER)
+    if response.status_code == 429 and limiter is not None and limiter.current_limit is not None:
+        wait = int(limiter.current_limit.reset_at - time.time())
+        response.headers["Retry-After"] = str(max(wait, 1))
+    return response
+
+
+class RateLimits:
+    """Flask-Limiter, one Limiter per app: a Limiter keeps its storage on itself, and the tests run
+    several apps (with different limits and stores) in one process.
+
+    Views opt in with `rate_limits.sign_in` (POSTs count against KIDRATE_SIGN_IN_LIMIT); every route
+    of the child's blueprint counts against KIDRATE_CHILD_LIMIT. Counts are per client address and
+    route, in Redis when KIDRATE_REDIS_URL is set (shared by every process), else in memory."""
+
+    def sign_in(self, view: View) -> View:
+        view.kidrate_sign_in_limit = True  # type: ignore[attr-defined]
+        return view
+
+    def init_app(self, app: Flask, settings) -> Limiter:
+        from .child import bp as child_bp
+        from .staff import bp as staff_bp
+
+        redis = bool(settings.redis_url)
+        limiter = Limiter(
+            key_func=client_address,
+            storage_uri=settings.redis_url or "memory://",
+            # Short timeouts, and counting in memory while Redis is away, rather than failing sign-in.
+            storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if redis else {},
+            in_memory_fallback_enabled=redis,
+            # Processes of one deployment (one secret key) share counts; another on the same Redis does not.
+            key_prefix="kidrate-" + hashlib.sha256(settings.secret_key.encode()).hexdigest()[:12],
+            strategy="fixed-window",
+            headers_enabled=False,
+            on_breach=_log_breach,
+        )
+        limiter.limit(settings.sign_in_limit, methods=["POST"], exempt_when=_not_a_sign_in_view)(staff_bp)
+        limiter.limit(settings.child_limit)(child_bp)
+        limiter.init_app(app)
+        app.extensions[LIMITER] = limiter
+        app.after_request(_retry_after)
+        logging.getLogger("flask-limiter").addFilter(_no_client_address)
+        return limiter
+
+
+def _not_a_sign_in_view() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "kidrate_sign_in_limit", False)
+
+
+rate_limits = RateLimits()
+

@@ -12,13 +12,15 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    LargeBinary,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# The child's words and professionals' free text are encrypted at rest (kidrate/crypto.py); codes,
+# dates, numbers and the case reference stay plain, so that reports and search work in SQL.
+from .crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -84,7 +86,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Two-factor sign-in: the TOTP secret (None until enrolled), the last time step accepted (a code
     # is never accepted twice) and SHA-256 hashes of the unused recovery codes.
-    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("user_account.totp_secret"))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     recovery_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -119,7 +121,7 @@ class Case(Base):
     child_language: Mapped[str] = mapped_column(String(10))
     family_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     intervention_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    intervention_text: Mapped[str | None] = mapped_column(Text)
+    intervention_text: Mapped[str | None] = mapped_column(EncryptedText("case_record.intervention_text"))
     follow_up_date: Mapped[date | None]
     # The child's scale view as the therapist set it; None means "from the child's age".
     scale_view: Mapped[str | None] = mapped_column(String(10))
@@ -177,17 +179,17 @@ class Problem(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     # "child": named by the child, kept in the child's words; "investigation": found by the authority.
     source: Mapped[str] = mapped_column(String(20))
-    words: Mapped[str] = mapped_column(Text)
+    words: Mapped[str] = mapped_column(EncryptedText("problem.words"))
     words_language: Mapped[str | None] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(40))
-    category_text: Mapped[str | None] = mapped_column(Text)
-    goal: Mapped[str | None] = mapped_column(Text)
+    category_text: Mapped[str | None] = mapped_column(EncryptedText("problem.category_text"))
+    goal: Mapped[str | None] = mapped_column(EncryptedText("problem.goal"))
     # Named by the child to the therapist at the start, after the assignment was written.
     added_at_start: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The therapist's account at closure.
     worked_with: Mapped[str | None] = mapped_column(String(10))
-    worked_with_comment: Mapped[str | None] = mapped_column(Text)
+    worked_with_comment: Mapped[str | None] = mapped_column(EncryptedText("problem.worked_with_comment"))
     goal_attainment: Mapped[str | None] = mapped_column(String(20))
     # The child's rating 1–10 in each round, copied from Rating when the child sends
     # (kidrate.rating_summary), so that group statistics need not read every rating.
@@ -217,7 +219,7 @@ class ProblemTranslation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
     language: Mapped[str] = mapped_column(String(10))
-    words: Mapped[str] = mapped_column(Text)
+    words: Mapped[str] = mapped_column(EncryptedText("problem_translation.words"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -242,7 +244,7 @@ class Recording(Base):
     language: Mapped[str] = mapped_column(String(10))
     mime: Mapped[str] = mapped_column(String(40))
     # Loaded only when played: listing recordings never reads their sound.
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    data: Mapped[bytes] = mapped_column(EncryptedBytes("recording.data"), deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -266,7 +268,7 @@ class RatingRound(Base):
     # parent_present or unknown (None: not recorded).
     answered_how: Mapped[str | None] = mapped_column(String(20))
     # Why there is no child rating for this round, when there is none (the therapist's words).
-    missing_reason: Mapped[str | None] = mapped_column(Text)
+    missing_reason: Mapped[str | None] = mapped_column(EncryptedText("rating_round.missing_reason"))
 
     case: Mapped[Case] = relationship(back_populates="rounds")
     links: Mapped[list[ChildLink]] = relationship(
@@ -313,7 +315,7 @@ class Submission(Base):
     # Made on the child's page: a retry of the same submission is recognised as the success it was.
     client_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
-    added_text: Mapped[str | None] = mapped_column(Text)
+    added_text: Mapped[str | None] = mapped_column(EncryptedText("submission.added_text"))
 
     round: Mapped[RatingRound] = relationship(back_populates="submission")
     ratings: Mapped[list[Rating]] = relationship(back_populates="submission", cascade="all, delete-orphan")
@@ -376,12 +378,12 @@ class Closure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), unique=True)
     reason: Mapped[str] = mapped_column(String(40))
-    reason_text: Mapped[str | None] = mapped_column(Text)
+    reason_text: Mapped[str | None] = mapped_column(EncryptedText("closure.reason_text"))
     concern_remaining: Mapped[bool]
-    concern_text: Mapped[str | None] = mapped_column(Text)
-    new_problems: Mapped[str | None] = mapped_column(Text)
+    concern_text: Mapped[str | None] = mapped_column(EncryptedText("closure.concern_text"))
+    new_problems: Mapped[str | None] = mapped_column(EncryptedText("closure.new_problems"))
     participation: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    recommendation: Mapped[str | None] = mapped_column(Text)
+    recommendation: Mapped[str | None] = mapped_column(EncryptedText("closure.recommendation"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="closure")
@@ -397,8 +399,8 @@ class Handover(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     version: Mapped[int]
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"))
-    correction_note: Mapped[str | None] = mapped_column(Text)
-    document: Mapped[dict] = mapped_column(JSON)
+    correction_note: Mapped[str | None] = mapped_column(EncryptedText("handover.correction_note"))
+    document: Mapped[dict] = mapped_column(EncryptedJSON("handover.document"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     read_at: Mapped[datetime | None]

@@ -113,7 +113,7 @@ def parse_filters(values: Mapping[str, str | None], unit_ids: Iterable[int] = ()
     unit_id = None
     raw_unit = text("unit")
     if raw_unit:
-        if raw_unit.isdigit() and int(raw_unit) in set(unit_ids):
+        if raw_unit.isascii() and raw_unit.isdigit() and int(raw_unit) in set(unit_ids):
             unit_id = int(raw_unit)
         else:
             errors.append(_("Choose a unit from the list."))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from . import audit as _audit_log  # noqa: F401  (installs the append-only guard on every session)
 from .extensions import db
 from .models import AuditEvent, Case, User
 
@@ -40,9 +41,9 @@ def allow(*roles: str) -> Callable[[View], View]:
 
 
 def session_fingerprint(user: User) -> str:
-    """Binds a signed-in session to the account's current password and state: change either and
-    every other session of that account ends."""
-    material = f"{user.id}:{user.password_hash}:{user.active}:{user.role}"
+    """Binds a signed-in session to the account's current password and state (two-factor included):
+    change any of them and every other session of that account ends."""
+    material = f"{user.id}:{user.password_hash}:{user.active}:{user.role}:{user.totp_enabled_at is not None}"
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -53,6 +54,42 @@ def sign_in(user: User) -> None:
     session["seen"] = int(time.time())
     session["locale"] = user.locale
     session.permanent = True
+
+
+def keep_signed_in(user: User) -> None:
+    """After the user changed their own two-factor state: this session goes on, the others end."""
+    session["fp"] = session_fingerprint(user)
+
+
+# Between the password and the second step (a code, or setting up two-factor where it is required)
+# the session holds only this: never "uid", so enforce_access does not take it for a signed-in user.
+PENDING_SECONDS = {"code": 5 * 60, "enrol": 15 * 60}  # setting up includes installing an app
+
+
+def begin_second_step(user: User, step: str, target: str | None) -> None:
+    session.clear()
+    session["pending"] = {"uid": user.id, "fp": session_fingerprint(user), "step": step,
+                          "at": int(time.time()), "next": target}
+    session["locale"] = user.locale
+
+
+def pending_user(step: str) -> User | None:
+    """The account whose password was just given, while its second step is still fresh."""
+    data = session.get("pending")
+    if not isinstance(data, dict) or data.get("step") != step:
+        return None
+    at, uid = data.get("at"), data.get("uid")
+    user = db.session.get(User, uid) if isinstance(uid, int) and isinstance(at, int) else None
+    if (user is None or not user.active or time.time() - at > PENDING_SECONDS[step]
+            or data.get("fp") != session_fingerprint(user)):
+        session.pop("pending", None)
+        return None
+    return user
+
+
+def pending_target() -> str | None:
+    data = session.get("pending")
+    return safe_next(data.get("next")) if isinstance(data, dict) else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -73,6 +110,8 @@ def _current_user() -> User | None:
     user = db.session.get(User, uid)
     if user is None or not user.active or session.get("fp") != session_fingerprint(user):
         return None
+    if current_app.config["KIDRATE"].require_totp and user.totp_enabled_at is None:
+        return None  # a session from before two-factor was required: sign in again, and set it up
     return user
 
 
@@ -141,11 +180,24 @@ def case_or_404(case_id: int) -> Case:
 
 
 def audit(action: str, *, case_id: int | None = None, target: str | None = None,
-          user_id: int | None = None) -> None:
-    """Add an audit event to the current transaction. Never content, never a token."""
-    if user_id is None and g.get("user") is not None:
-        user_id = g.user.id
-    db.session.add(AuditEvent(user_id=user_id, action=action, case_id=case_id, target=target))
+          user_id: int | None = None, organisation_id: int | None = None) -> None:
+    """Add an audit event to the current transaction. Never content, never a token.
+
+    The event belongs to the organisation of the user (given, or signed in), else of the case, so
+    that each organisation's auditor reads its own log (kidrate/audit.py)."""
+    user = g.get("user")
+    if user_id is None and user is not None:
+        user_id = user.id
+    # Usually already in the session's identity map; no autoflush half-way through a view's changes.
+    with db.session.no_autoflush:
+        if organisation_id is None and user_id is not None:
+            owner = user if user is not None and user.id == user_id else db.session.get(User, user_id)
+            organisation_id = owner.organisation_id if owner is not None else None
+        if organisation_id is None and case_id is not None:
+            case = db.session.get(Case, case_id)
+            organisation_id = case.organisation_id if case is not None else None
+    db.session.add(AuditEvent(organisation_id=organisation_id, user_id=user_id, action=action, case_id=case_id,
+                              target=target))
 
 
 # --- Response headers --------------------------------------------------------------------------

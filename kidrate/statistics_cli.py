@@ -56,7 +56,8 @@ def _import(file: Path, organisation_id: int, unit_id: int, skip_bad: bool) -> N
         db.session.rollback()
         click.echo(f"nothing imported: {len(result.errors)} error(s) on {len(result.bad_lines)} line(s)", err=True)
         sys.exit(1)
-    db.session.add(AuditEvent(action="import_sux", target=f"unit:{unit_id}:{result.imported}"))
+    db.session.add(AuditEvent(organisation_id=organisation_id, action="import_sux",
+                              target=f"unit:{unit_id}:{result.imported}"))
     db.session.commit()
     skipped = f", {len(result.bad_lines)} line(s) skipped" if result.errors else ""
     click.echo(f"imported {result.imported} case(s){skipped}")
@@ -72,7 +73,8 @@ def export_sux_command(organisation_id: int, date_from, date_to) -> None:
     first: date | None = date_from.date() if date_from else None
     last: date | None = date_to.date() if date_to else None
     text, count = export_sux(db.session, organisation_id, current_app.config["SECRET_KEY"], first, last)
-    db.session.add(AuditEvent(action="export_sux", target=f"{first or ''}..{last or ''}:{count}"))
+    db.session.add(AuditEvent(organisation_id=organisation_id, action="export_sux",
+                              target=f"{first or ''}..{last or ''}:{count}"))
     db.session.commit()
     click.echo(text, nl=False)
 
@@ -108,4 +110,7 @@ def _report(organisation_id, closed_from, closed_to, unit, intervention, age_gro
     if errors:
         raise click.UsageError("; ".join(errors))
     report = build_report(session, organisation_id, filters)
+    # As the page's CSV download is: who took group figures out, never the figures.
+    session.add(AuditEvent(organisation_id=organisation_id, action="download_report", target=f"cli:{output}"))
+    session.commit()
     click.echo(report_csv(report) if output == "csv" else report_text(report), nl=False)

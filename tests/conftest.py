@@ -38,6 +38,9 @@ def app(database_url, tmp_path_factory):
     settings = load_settings(
         {}, database_url=database_url, secret_key="test-secret-" + "x" * 40, testing=True,
         instance_path=tmp_path_factory.mktemp("instance"),
+        # The suite signs in and opens child links hundreds of times from one address; the limits
+        # themselves are tested on small apps of their own (test_sign_in_security.py).
+        sign_in_limit="10000 per minute", child_limit="10000 per minute",
     )
     app = create_app(settings)
     reset_schema(db.engine)

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from kidrate import cases, links
+from kidrate import cases, links, two_factor
 from kidrate.accounts import hash_password
-from kidrate.models import Case, Organisation, Problem, Unit, User
+from kidrate.models import Case, Organisation, Problem, Unit, User, utcnow
 
 
 class Factory:
@@ -54,6 +54,14 @@ class Factory:
         self.session.add(user)
         self.session.commit()
         return user
+
+    def user_with_totp(self, role: str, **kwargs) -> tuple[User, str, list[str]]:
+        """A user with two-factor sign-in on: the user, the TOTP secret and the recovery codes."""
+        secret = two_factor.new_secret()
+        codes = two_factor.new_recovery_codes()
+        user = self.user(role, totp_secret=secret, totp_enabled_at=utcnow(),
+                         recovery_codes=[two_factor.recovery_hash(c) for c in codes], **kwargs)
+        return user, secret, codes
 
     def case(self, social_worker: User, *, therapist: User | None = None, words=("Pappa slår mig.",),
              investigation=(), case_ref: str | None = None, **fields) -> Case:

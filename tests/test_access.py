@@ -18,13 +18,17 @@ from .factories import Factory
 
 SECRET = "HEMLIGA-ORD-7731"
 PUBLIC = {"static", "root", "staff.manifest", "staff.service_worker", "staff.sign_in", "staff.accept_invite",
-          "staff.reset_password",
+          "staff.reset_password", "health.healthz",
+          "staff.sign_in_code", "staff.sign_in_enrol", "staff.sign_in_cancel",
           "child.questions", "child.submit", "child.audio", "child.thanks", "child.already_sent", "child.not_active"}
-EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin"}
+EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin", "auditor"}
 MATRIX = {
     "staff.home": EVERYONE,
     "staff.sign_out": EVERYONE,
     "staff.profile": EVERYONE,
+    "staff.two_factor_page": EVERYONE,
+    "staff.two_factor_off": EVERYONE,
+    "staff.two_factor_recovery_codes": EVERYONE,
     "staff.case_list": {"sw_a", "sw_b", "t1", "t2"},
     "staff.case_new": {"sw_a", "sw_b"},
     "staff.case_view": {"sw_a", "t1"},
@@ -46,6 +50,7 @@ MATRIX = {
     "staff.admin_user_new": {"admin"},
     "staff.admin_user_reset": {"admin"},
     "staff.admin_user_active": {"admin"},
+    "staff.admin_user_two_factor_reset": {"admin"},
     "staff.admin_units": {"admin"},
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},
@@ -71,6 +76,8 @@ MATRIX = {
     "staff.report": {"analyst"},
     "staff.report_csv_download": {"analyst"},
     "staff.report_xlsx_download": {"analyst"},
+    "staff.audit_log": {"auditor", "admin"},
+    "staff.audit_log_csv": {"auditor", "admin"},
 }
 
 
@@ -85,6 +92,7 @@ def world(app, make: Factory):
         "t2": make.user("therapist", username="t2"),
         "analyst": make.user("analyst", username="analyst"),
         "admin": make.user("admin", username="admin"),
+        "auditor": make.user("auditor", username="auditor"),
     }
     case = make.case(users["sw_a"], therapist=users["t1"], words=(SECRET,), case_ref="REF-SECRET-1")
     make.link(case, "start")

@@ -94,7 +94,8 @@ def child_error_page(code: int):
     if code == 404:
         return _gone()
     if _wants_json():
-        return jsonify(status="error"), code
+        # Too many requests from this address: the page keeps the answers and sends them again by itself.
+        return jsonify(status="retry" if code == 429 else "error"), code
     return render_template("child/try_again.html"), code
 
 
@@ -184,7 +185,7 @@ def _chosen(problems: list[Problem], view: str) -> tuple[dict[int, str], dict[in
 
 
 def _picked_parts(picked: str) -> tuple[str, str]:
-    if picked.isdigit() and int(picked) in VIEW_VALUES["two_step"]:
+    if picked.isascii() and picked.isdigit() and int(picked) in VIEW_VALUES["two_step"]:
         return two_step_parts(int(picked))
     return ("", "")
 

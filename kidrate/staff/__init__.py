@@ -19,4 +19,5 @@ def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
 
 
 from . import account, admin, cases, documents, handovers, languages, pwa, recordings, rounds, sux, tablet, together  # noqa: E402,F401  (routes register on import)
+from .audit import audit_log as _audit_log  # noqa: E402,F401  (the audit log's routes)
 from .report import report as _group_report  # noqa: E402,F401  (the group report's routes)

@@ -1,17 +1,37 @@
-"""Signing in and out, accepting an invitation, resetting a password, choosing a language."""
+"""Signing in and out (password, then a two-factor code where the account has one), two-factor
+set-up, accepting an invitation, resetting a password, choosing a language.
+
+Every failed password or code counts against the account: after five in a row it is locked for a
+while (kidrate/two_factor.py has the backoff). A failure says the same whether the account exists,
+is locked or the password was wrong.
+"""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from sqlalchemy import select
+import time
 
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import or_, select, update
+
+from .. import two_factor
 from ..accounts import check_password, hash_password, user_for_link_token
-from ..extensions import db
-from ..models import User
-from ..security import allow, audit, public, safe_next, sign_in
+from ..extensions import db, rate_limits
+from ..models import User, utcnow
+from ..security import (
+    allow,
+    audit,
+    begin_second_step,
+    keep_signed_in,
+    pending_target,
+    pending_user,
+    public,
+    safe_next,
+    sign_in,
+)
 from . import bp
-from .forms import EmptyForm, ProfileForm, SetPasswordForm, SignInForm
+from .forms import CodeForm, EmptyForm, EnrolForm, ProfileForm, SetPasswordForm, SignInForm
 
 ALL_ROLES = ("social_worker", "therapist", "analyst", "admin", "auditor")
 HOME_BY_ROLE = {
@@ -19,7 +39,17 @@ HOME_BY_ROLE = {
     "therapist": "staff.case_list",
     "analyst": "staff.report",
     "admin": "staff.admin_users",
+    "auditor": "staff.audit_log",
 }
+
+
+def _password_failed() -> str:
+    return _("Wrong username or password. After several failed attempts in a row, signing in pauses "
+             "for a while.")
+
+
+def _code_failed() -> str:
+    return _("The code is not right. After several failed attempts in a row, signing in pauses for a while.")
 
 
 @bp.get("/")
@@ -28,22 +58,137 @@ def home():
     return redirect(url_for(HOME_BY_ROLE[g.user.role]))
 
 
+# --- Signing in ----------------------------------------------------------------------------------
+
+
+def _locked(user: User) -> bool:
+    return two_factor.is_locked(user.locked_until, utcnow())
+
+
+def _count_failure(user: User, step: str) -> None:
+    """A failed password or code: counted in one UPDATE (parallel attempts all count), and the
+    account locked when the count calls for it."""
+    audit("sign_in_failed", user_id=user.id, target=step)
+    failures = db.session.execute(
+        update(User).where(User.id == user.id).values(failed_sign_ins=User.failed_sign_ins + 1)
+        .returning(User.failed_sign_ins)
+    ).scalar_one()
+    lock = two_factor.lock_for(failures)
+    if lock is not None:
+        db.session.execute(update(User).where(User.id == user.id).values(locked_until=utcnow() + lock))
+        audit("sign_in_locked", user_id=user.id, target=f"minutes:{int(lock.total_seconds()) // 60}")
+
+
+def _use_second_factor(user: User, raw: str, purpose: str) -> str | None:
+    """"totp" or "recovery" when this is a valid code for the account, now used up; else None."""
+    code = two_factor.clean_code(raw)
+    if two_factor.looks_like_totp(code):
+        step = two_factor.matching_step(user.totp_secret or "", code, time.time(), user.totp_last_step)
+        if step is None:
+            return None
+        # Only if no later step was accepted meanwhile: of two requests with one code, one wins.
+        claimed = db.session.execute(
+            update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+        ).rowcount
+        return "totp" if claimed == 1 else None
+    # PostgreSQL locks the row, so that one recovery code cannot be spent twice at the same moment.
+    db.session.refresh(user, with_for_update=True)
+    remaining = two_factor.use_recovery_code(user.recovery_codes, code)
+    if remaining is None:
+        return None
+    user.recovery_codes = remaining
+    audit("recovery_code_used", user_id=user.id, target=purpose)
+    return "recovery"
+
+
+def _complete_sign_in(user: User, target: str | None, method: str):
+    sign_in(user)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    audit("sign_in", user_id=user.id, target=method)
+    db.session.commit()
+    if method == "recovery":
+        flash(ngettext("You signed in with a recovery code; %(num)s is left. You can make new ones on the "
+                       "two-factor page of your account.",
+                       "You signed in with a recovery code; %(num)s are left. You can make new ones on the "
+                       "two-factor page of your account.", len(user.recovery_codes or [])), "info")
+    return redirect(target or url_for("staff.home"))
+
+
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
 @public
+@rate_limits.sign_in
 def sign_in_page():
     form = SignInForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if check_password(user, form.password.data):
+        # The password is checked in every case, so the time taken tells nothing either.
+        password_ok = check_password(user, form.password.data)
+        if user is not None and _locked(user):
+            audit("sign_in_failed", user_id=user.id, target="locked")
+        elif password_ok:
             target = safe_next(request.args.get("next"))
-            sign_in(user)
-            audit("sign_in", user_id=user.id)
-            db.session.commit()
-            return redirect(target or url_for("staff.home"))
-        audit("sign_in_failed", user_id=user.id if user else None)
+            if user.totp_enabled_at is not None:
+                begin_second_step(user, "code", target)
+                return redirect(url_for("staff.sign_in_code"))
+            if current_app.config["KIDRATE"].require_totp:
+                begin_second_step(user, "enrol", target)
+                return redirect(url_for("staff.sign_in_enrol"))
+            return _complete_sign_in(user, target, "password")
+        elif user is not None:
+            _count_failure(user, "password")
+        else:
+            audit("sign_in_failed", target="password")
         db.session.commit()
-        flash(_("Wrong username or password."), "error")
+        flash(_password_failed(), "error")
     return render_template("staff/sign_in.html", form=form), 200 if request.method == "GET" else 400
+
+
+def _sign_in_again():
+    flash(_("Sign in again, please: the time for this step ran out."), "info")
+    return redirect(url_for("staff.sign_in"))
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@public
+@rate_limits.sign_in
+def sign_in_code():
+    user = pending_user("code")
+    if user is None:
+        return _sign_in_again()
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _locked(user):
+            audit("sign_in_failed", user_id=user.id, target="locked")
+        else:
+            method = _use_second_factor(user, form.code.data, "sign_in")
+            if method is not None:
+                return _complete_sign_in(user, pending_target(), method)
+            _count_failure(user, "code")
+        db.session.commit()
+        form.code.errors.append(_code_failed())
+    return render_template("staff/sign_in_code.html", form=form), 200 if request.method == "GET" else 400
+
+
+@bp.route("/sign-in/two-factor", methods=["GET", "POST"])
+@public
+@rate_limits.sign_in
+def sign_in_enrol():
+    """Two-factor is required and this account has none yet: setting it up is the only way on."""
+    user = pending_user("enrol")
+    if user is None:
+        return _sign_in_again()
+    return _enrolment(user, forced=True)
+
+
+@bp.post("/sign-in/cancel")
+@public
+def sign_in_cancel():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    session.clear()
+    return redirect(url_for("staff.sign_in"))
 
 
 @bp.post("/sign-out")
@@ -54,6 +199,114 @@ def sign_out():
     session.clear()
     flash(_("You have signed out."), "info")
     return redirect(url_for("staff.sign_in"))
+
+
+# --- Two-factor set-up ---------------------------------------------------------------------------
+
+
+def _enrolment(user: User, *, forced: bool):
+    """Show a secret as QR code and text; switch two-factor on once a code from it is confirmed."""
+    if user.totp_secret is None:
+        # Kept (not yet switched on) until confirmed, so reloading the page keeps the QR code scanned.
+        user.totp_secret = two_factor.new_secret()
+        db.session.commit()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        step = two_factor.matching_step(user.totp_secret, two_factor.clean_code(form.code.data), time.time(), None)
+        if step is not None:
+            codes = two_factor.new_recovery_codes()
+            user.totp_enabled_at = utcnow()
+            user.totp_last_step = step
+            user.recovery_codes = [two_factor.recovery_hash(c) for c in codes]
+            audit("totp_enrolled", user_id=user.id)
+            if forced:
+                target = pending_target()
+                sign_in(user)
+                user.failed_sign_ins = 0
+                user.locked_until = None
+                audit("sign_in", user_id=user.id, target="totp")
+            else:
+                target = None
+                keep_signed_in(user)
+            db.session.commit()
+            return render_template("staff/two_factor_codes.html", codes=codes, enrolled=True,
+                                   next_url=target or url_for("staff.home"))
+        form.code.errors.append(_("That code is not right. Check that the time on your phone is correct, "
+                                  "and enter the code the app shows now."))
+    uri = two_factor.provisioning_uri(user.totp_secret, user.username)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/two_factor_setup.html", form=form, forced=forced,
+                           qr_svg=two_factor.qr_svg(uri, _("QR code to scan with the authenticator app")),
+                           secret=two_factor.grouped(user.totp_secret)), status
+
+
+def _manage_page(off_form: CodeForm | None = None, codes_form: CodeForm | None = None, status: int = 200):
+    return render_template("staff/two_factor.html", off_form=off_form or CodeForm(prefix="off"),
+                           codes_form=codes_form or CodeForm(prefix="codes"),
+                           required=current_app.config["KIDRATE"].require_totp,
+                           codes_left=len(g.user.recovery_codes or [])), status
+
+
+@bp.route("/profile/two-factor", methods=["GET", "POST"])
+@allow(*ALL_ROLES)
+@rate_limits.sign_in
+def two_factor_page():
+    if g.user.totp_enabled_at is None:
+        return _enrolment(g.user, forced=False)
+    if request.method == "POST":
+        return redirect(url_for("staff.two_factor_page"))  # already on (a form sent twice)
+    return _manage_page()
+
+
+@bp.post("/profile/two-factor/off")
+@allow(*ALL_ROLES)
+@rate_limits.sign_in
+def two_factor_off():
+    if g.user.totp_enabled_at is None:
+        return redirect(url_for("staff.two_factor_page"))
+    if current_app.config["KIDRATE"].require_totp:
+        flash(_("Two-factor sign-in is required here and cannot be turned off."), "error")
+        return redirect(url_for("staff.two_factor_page"))
+    form = CodeForm(prefix="off")
+    if not form.validate_on_submit():
+        return _manage_page(off_form=form, status=400)
+    if _use_second_factor(g.user, form.code.data, "turn_off") is None:
+        db.session.rollback()
+        form.code.errors.append(_("The code is not right."))
+        return _manage_page(off_form=form, status=400)
+    g.user.totp_secret = None
+    g.user.totp_enabled_at = None
+    g.user.totp_last_step = None
+    g.user.recovery_codes = []
+    audit("totp_disabled")
+    keep_signed_in(g.user)
+    db.session.commit()
+    flash(_("Two-factor sign-in is off."), "info")
+    return redirect(url_for("staff.profile"))
+
+
+@bp.post("/profile/two-factor/recovery-codes")
+@allow(*ALL_ROLES)
+@rate_limits.sign_in
+def two_factor_recovery_codes():
+    if g.user.totp_enabled_at is None:
+        return redirect(url_for("staff.two_factor_page"))
+    form = CodeForm(prefix="codes")
+    if not form.validate_on_submit():
+        return _manage_page(codes_form=form, status=400)
+    if _use_second_factor(g.user, form.code.data, "renew") is None:
+        db.session.rollback()
+        form.code.errors.append(_("The code is not right."))
+        return _manage_page(codes_form=form, status=400)
+    codes = two_factor.new_recovery_codes()
+    g.user.recovery_codes = [two_factor.recovery_hash(c) for c in codes]
+    audit("recovery_codes_renewed")
+    db.session.commit()
+    return render_template("staff/two_factor_codes.html", codes=codes, enrolled=False,
+                           next_url=url_for("staff.profile"))
+
+
+# --- Passwords set through a link, and the profile ------------------------------------------------
 
 
 def _set_password_via_link(token: str, purpose: str):
@@ -74,12 +327,14 @@ def _set_password_via_link(token: str, purpose: str):
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @public
+@rate_limits.sign_in
 def accept_invite(token: str):
     return _set_password_via_link(token, "invite")
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @public
+@rate_limits.sign_in
 def reset_password(token: str):
     return _set_password_via_link(token, "reset")
 
@@ -93,4 +348,5 @@ def profile():
         session["locale"] = form.locale.data
         db.session.commit()
         return redirect(url_for("staff.profile"))
-    return render_template("staff/profile.html", form=form)
+    return render_template("staff/profile.html", form=form,
+                           two_factor_on=g.user.totp_enabled_at is not None)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..accounts import account_link_token
 from ..extensions import db
 from ..models import Unit, User
-from ..security import allow, audit
+from ..security import allow, audit, keep_signed_in
 from . import bp
 from .forms import EmptyForm, NewUserForm, UnitForm
 
@@ -95,6 +95,26 @@ def admin_user_active(user_id: int):
     user.active = not user.active
     audit("activate_user" if user.active else "deactivate_user", target=f"user:{user.id}")
     db.session.commit()
+    return redirect(url_for("staff.admin_users"))
+
+
+@bp.post("/admin/users/<int:user_id>/two-factor-reset")
+@allow("admin")
+def admin_user_two_factor_reset(user_id: int):
+    """A lost phone: the user sets two-factor up again at their next sign-in (where it is required)
+    or from their account page. Their sessions end, since the fingerprint covers two-factor."""
+    user = _user_in_org(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.recovery_codes = []
+    audit("totp_reset", target=f"user:{user.id}")
+    if user.id == g.user.id:
+        keep_signed_in(user)
+    db.session.commit()
+    flash(_("Two-factor sign-in for %(name)s is reset.", name=user.display_name), "info")
     return redirect(url_for("staff.admin_users"))
 
 

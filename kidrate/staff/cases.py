@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import segno
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -277,12 +278,23 @@ def link_revoke(case_id: int, link_id: int):
     return redirect(url_for("staff.case_view", case_id=case.id, _anchor="rounds"))
 
 
+def refuse_if_purged(case: Case):
+    """A purged case has no content to show or correct (kidrate/retention.py): say so, change nothing."""
+    if case.purged_at is None:
+        return None
+    flash(_("The content of this case was removed by retention on %(date)s.", date=format_date(case.purged_at)),
+          "error")
+    return redirect(url_for("staff.case_view", case_id=case.id))
+
+
 @bp.route("/cases/<int:case_id>/closure", methods=["GET", "POST"])
 @allow("therapist")
 def closure_edit(case_id: int):
     case = case_or_404(case_id)
     if case.status == "draft":
         abort(404)
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
     problems = list(case.problems)
     form = closure_form_for(problems, data=_closure_data(case) if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -291,6 +303,10 @@ def closure_edit(case_id: int):
         db.session.commit()
         flash(_("The closure is saved. Check the handover and send it."), "info")
         return redirect(url_for("staff.closure_edit", case_id=case.id, _anchor="send"))
+    if request.method == "GET":
+        # The closure page shows the case's content (the child's words and ratings): a read, as the case page.
+        audit("view_closure", case_id=case.id)
+        db.session.commit()
     status = 400 if request.method == "POST" else 200
     return render_template(
         "staff/closure.html", case=case, form=form, problems=problems, ratings=_ratings_table(case),
@@ -336,6 +352,8 @@ def _save_closure(case: Case, problems: list[Problem], form) -> None:
 @allow("therapist")
 def handover_send(case_id: int):
     case = case_or_404(case_id)
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
     if case.closure is None:
         flash(_("Fill in and save the closure form first."), "error")
         return redirect(url_for("staff.closure_edit", case_id=case.id))

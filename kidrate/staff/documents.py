@@ -63,8 +63,8 @@ def handover_json(case_id: int, version: int):
 
 def _assigned_case(case_id: int):
     case = case_or_404(case_id)
-    if case.status == "draft":
-        abort(404)  # a draft is still being written: there is no assignment yet
+    if case.status == "draft" or case.purged_at is not None:
+        abort(404)  # a draft is still being written; a purged case's content is gone
     return case
 
 

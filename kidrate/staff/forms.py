@@ -71,6 +71,23 @@ class SetPasswordForm(FlaskForm):
             raise ValidationError(_l("The passwords do not match."))
 
 
+class CodeForm(FlaskForm):
+    """The second step of signing in, and turning two-factor off or renewing recovery codes: a code
+    from the app or one of the recovery codes."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
+                       description=_l("The 6-digit code from your authenticator app, or one of your recovery "
+                                      "codes."),
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("Code from the app"),
+                       validators=[DataRequired(message=_l("Enter the code.")), Length(max=20)],
+                       description=_l("The 6 digits the app shows for kidrate now."),
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"})
+
+
 class ProfileForm(FlaskForm):
     locale = SelectField(_l("Interface language"), choices=[("sv", "Svenska"), ("en", "English")])
 

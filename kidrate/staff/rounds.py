@@ -24,7 +24,7 @@ from ..models import Case, Problem, RatingRound, SafetySignal, User
 from ..security import allow, audit, case_or_404
 from ..vocab import ANSWERED_HOW, ROUND_ORDER, choices
 from . import bp
-from .cases import _render_case
+from .cases import _render_case, refuse_if_purged
 from .forms import TEXT_MAX, EmptyForm
 
 # --- Forms ---------------------------------------------------------------------------------------
@@ -83,6 +83,8 @@ def _recordable_round(case_id: int, kind: str) -> tuple[Case, RatingRound]:
 @allow("therapist")
 def round_answered(case_id: int, kind: str):
     case, rating_round = _recordable_round(case_id, kind)
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
     form = RoundAnsweredForm()
     if not form.validate_on_submit():
         _flash_errors(form)
@@ -105,6 +107,8 @@ def met_alone(case_id: int):
     case = case_or_404(case_id)
     if case.status == "draft":
         abort(404)
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
     form = MetAloneForm()
     if not form.validate_on_submit():
         _flash_errors(form)

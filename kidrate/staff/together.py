@@ -12,6 +12,7 @@ from ..i18n import available_child_locales, child_domain, set_page_locale
 from ..models import Case
 from ..security import allow, audit, case_or_404
 from . import bp
+from .cases import refuse_if_purged
 
 
 def page_language(case: Case, asked: str | None) -> str:
@@ -45,6 +46,8 @@ def together_view(case_id: int):
     case = case_or_404(case_id)
     if case.status == "draft":
         abort(404)
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
     language = page_language(case, request.args.get("lang"))
     audit("view_together", case_id=case.id, target=language)
     db.session.commit()
