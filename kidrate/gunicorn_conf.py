@@ -20,6 +20,8 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 limit_request_line = 4094
+# No shared control socket in the home folder: two kidrate servers on one host would share it.
+control_socket_disable = True
 
 
 class RedactingLogger(Logger):
