@@ -594,6 +594,16 @@ def test_code_step_and_password_links_are_rate_limited(small_app, make):
     assert statuses == [400, 400, 400, 429]
 
 
+def test_the_tablet_unlock_is_rate_limited_like_sign_in(small_app, make):
+    """The device-unlock form takes a password too: it counts against the sign-in limit."""
+    limited = small_app()
+    make.user("therapist", username="tess")
+    client = limited.test_client()
+    assert sign_in(client, "tess").status_code == 302
+    statuses = [client.post("/staff/unlock", data={"password": "x" * 12}).status_code for _ in range(4)]
+    assert statuses[:3] != [429] * 3 and statuses[3] == 429
+
+
 def test_child_links_are_rate_limited_in_the_childs_language(small_app, make, caplog):
     limited = small_app()
     sw = make.user("social_worker", username="sw")

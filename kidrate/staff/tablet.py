@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Length
 from .. import cases as case_rules
 from .. import links, tablet
 from ..accounts import check_password
-from ..extensions import db
+from ..extensions import db, rate_limits
 from ..i18n import available_child_locales
 from ..models import AuditEvent, ChildLink
 from ..security import allow, audit, case_or_404
@@ -115,6 +115,7 @@ def _locked_case_id() -> int | None:
 
 @bp.post("/unlock")
 @allow("therapist")
+@rate_limits.sign_in  # a password form: counted like sign-in, besides the failures that sign out
 def unlock():
     if not session.get("locked"):
         return redirect(url_for("staff.home"))
