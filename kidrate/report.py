@@ -263,7 +263,15 @@ def _fill_facts(session: Session, organisation_id: int, filters: ReportFilters) 
         .outerjoin(Closure, Closure.case_id == Case.id).outerjoin(per_case, per_case.c.case_id == Case.id)
         .outerjoin(came_back, came_back.c.case_id == Case.id)
         .where(*conditions))
+    if dialect == "postgresql":
+        # The per-case pass then streams the problems in case order from their covering index
+        # (ix_problem_case_report) instead of hashing 100 000 groups: about a fifth faster at scale.
+        connection.execute(sa.text("SET LOCAL enable_hashagg = off"))
+        connection.execute(sa.text("SET LOCAL enable_hashjoin = off"))
     connection.execute(insert(CASE_FACTS).from_select(list(K.keys()), cases))
+    if dialect == "postgresql":
+        connection.execute(sa.text("SET LOCAL enable_hashagg = on"))
+        connection.execute(sa.text("SET LOCAL enable_hashjoin = on"))
     return dialect
 
 
@@ -308,19 +316,55 @@ def _coded_rows(vocabulary: Mapping, found: Mapping, missing_label: str) -> list
     return [(k, _label(vocabulary, k, missing_label)) for k in keys]
 
 
+def _case_cube(session, dialect: str, today: date) -> list[dict]:
+    """One pass over the cases for every case-level table: a row per combination of what those tables
+    group by, with the sums each of them needs. The tables are then added up from these rows."""
+    bucket = case(*[(K.age.between(lo, hi), key) for key, (lo, hi) in AGE_GROUPS.items()], else_=OLDER)
+    flags = [K[f"t_{code}"] for code in INTERVENTION_TYPES]
+    types = sum(flags[1:], flags[0])
+    sums = [func.count().label("n"), func.sum(K.age).label("age"), func.sum(K.days).label("days")]
+    for code, flag in zip(INTERVENTION_TYPES, flags, strict=True):
+        sums += [func.sum(flag).label(f"t_{code}"),
+                 func.sum(case((and_(flag == 1, types == 1), 1), else_=0)).label(f"alone_{code}")]
+    sums += [func.sum(K[f"rated_{kind}"]).label(f"rated_{kind}") for kind in ROUND_ORDER]
+    for months in RETURN_MONTHS:
+        cutoff = datetime.combine(_months_before(today, months) + timedelta(days=1), time.min)
+        eligible = K.closed_at < cutoff
+        came_back = K.next_created <= _months_after(dialect, K.closed_at, months)
+        sums += [func.sum(case((eligible, 1), else_=0)).label(f"eligible_{months}"),
+                 func.sum(case((and_(eligible, came_back), 1), else_=0)).label(f"back_{months}")]
+    keys = [K.gender, bucket.label("age_group"), K.earlier, K.reason, K.concern, K.child_named, K.child_focus,
+            K.imported]
+    return [dict(row._mapping) for row in session.execute(select(*keys, *sums).group_by(*keys))]
+
+
+def _tally(cube: Iterable[dict], key: str, *fields: str, where=None) -> dict:
+    """Sums of `fields` per value of `key` over the cube's rows (those `where` accepts)."""
+    found: dict = {}
+    for row in cube:
+        if where is None or where(row):
+            totals = found.setdefault(row[key], [0] * len(fields))
+            for i, name in enumerate(fields):
+                totals[i] += int(row[name] or 0)
+    return found
+
+
+def _total(cube: Iterable[dict], name: str, where=None) -> int:
+    return sum(int(row[name] or 0) for row in cube if where is None or where(row))
+
+
 # --- The tables --------------------------------------------------------------------------------
 
 
-def _by_gender(session) -> Table:
-    found = {g: (n, age, days) for g, n, age, days in session.execute(
-        select(K.gender, func.count(), func.sum(K.age), func.sum(K.days)).group_by(K.gender))}
+def _by_gender(cube) -> Table:
+    found = _tally(cube, "gender", "n", "age", "days")
     rows = []
     for code, label in _coded_rows(GENDERS, found, _("Not recorded")):
         n, age, days = found.get(code, (0, None, None))
         rows.append(Row(code or "none", label, (label, n, _mean(age, n), _mean(days, n))))
     n = sum(v[0] for v in found.values())
-    age = sum(v[1] or 0 for v in found.values())
-    days = sum(v[2] or 0 for v in found.values())
+    age = sum(v[1] for v in found.values())
+    days = sum(v[2] for v in found.values())
     rows.append(Row("total", _("Total"), (_("Total"), n, _mean(age, n), _mean(days, n)), total=True))
     return Table(
         "gender", _("Closed cases by gender"),
@@ -392,17 +436,10 @@ def _duration(area_counts) -> Table:
         tuple(rows), _("Days from the start of the intervention to closure."))
 
 
-def _interventions(session) -> Table:
-    flags = [K[f"t_{code}"] for code in INTERVENTION_TYPES]
-    k = sum(flags[1:], flags[0])
-    aggregates = []
-    for flag in flags:
-        aggregates += [func.coalesce(func.sum(flag), 0), func.coalesce(func.sum(case((and_(flag == 1, k == 1), 1),
-                                                                                      else_=0)), 0)]
-    result = session.execute(select(*aggregates).select_from(CASE_FACTS)).one()
+def _interventions(cube) -> Table:
     rows = []
-    for i, (code, label) in enumerate(INTERVENTION_TYPES.items()):
-        n, alone = int(result[2 * i]), int(result[2 * i + 1])
+    for code, label in INTERVENTION_TYPES.items():
+        n, alone = _total(cube, f"t_{code}"), _total(cube, f"alone_{code}")
         rows.append(Row(code, str(label), (str(label), n, alone, n - alone)))
     return Table(
         "interventions", _("Intervention types, alone and combined"),
@@ -427,14 +464,13 @@ def _percent_table(key: str, title: str, label_header: str, counts: Mapping, voc
         tuple(rows), note, column_sums=("n",))
 
 
-def _closure_reasons(session) -> Table:
-    counts = dict(session.execute(select(K.reason, func.count()).group_by(K.reason)).all())
+def _closure_reasons(cube) -> Table:
+    counts = {k: v[0] for k, v in _tally(cube, "reason", "n").items()}
     return _percent_table("closure_reasons", _("Reasons for closure"), _("Reason"), counts, CLOSURE_REASONS)
 
 
-def _age_groups(session) -> Table:
-    bucket = case(*[(K.age.between(lo, hi), key) for key, (lo, hi) in AGE_GROUPS.items()], else_=OLDER)
-    counts = dict(session.execute(select(bucket, func.count()).group_by(bucket)).all())
+def _age_groups(cube) -> Table:
+    counts = {k: v[0] for k, v in _tally(cube, "age_group", "n").items()}
     vocabulary = {key: key.replace("-", "–") for key in AGE_GROUPS}
     if counts.get(OLDER):
         vocabulary[OLDER] = _("18 or older")
@@ -442,16 +478,15 @@ def _age_groups(session) -> Table:
                           _("Age at referral, in the NUSO age groups."))
 
 
-def _earlier_episodes(session) -> Table:
-    found = {e: (n, days, age) for e, n, days, age in session.execute(
-        select(K.earlier, func.count(), func.sum(K.days), func.sum(K.age)).group_by(K.earlier))}
+def _earlier_episodes(cube) -> Table:
+    found = _tally(cube, "earlier", "n", "days", "age")
     rows = []
     for code, label in _coded_rows(EARLIER_EPISODES, found, _("Not recorded")):
         n, days, age = found.get(code, (0, None, None))
         rows.append(Row(code or "none", label, (label, n, _mean(days, n), _mean(age, n))))
     n = sum(v[0] for v in found.values())
-    rows.append(Row("total", _("Total"), (_("Total"), n, _mean(sum(v[1] or 0 for v in found.values()), n),
-                                          _mean(sum(v[2] or 0 for v in found.values()), n)), total=True))
+    rows.append(Row("total", _("Total"), (_("Total"), n, _mean(sum(v[1] for v in found.values()), n),
+                                          _mean(sum(v[2] for v in found.values()), n)), total=True))
     return Table(
         "earlier_episodes", _("Earlier open-care episodes"),
         (Column("label", _("Earlier in open care"), "text"), Column("n", _("Cases")),
@@ -460,12 +495,16 @@ def _earlier_episodes(session) -> Table:
         tuple(rows), column_sums=("n",))
 
 
-def _child_problem_counts(session) -> list[tuple[str, str | None, int | None, int | None, int]]:
+def _child_problem_counts(session, organisation_id: int,
+                          filters: ReportFilters) -> list[tuple[str, str | None, int | None, int | None, int]]:
     """(problem area, worked with, start rating, closure rating, problems) over the problems the
-    child named: one pass for the two tables about them."""
+    child named: one pass for the two tables about them. Joined to the cases themselves rather than
+    to the temporary facts, which PostgreSQL may only read in one process: this way it can share the
+    scan between workers (twice as fast here)."""
     return [tuple(r) for r in session.execute(
         select(Problem.category, Problem.worked_with, Problem.start_rating, Problem.closure_rating, func.count())
-        .join(CASE_FACTS, K.id == Problem.case_id).where(Problem.source == "child")
+        .join(Case, Case.id == Problem.case_id).where(Problem.source == "child",
+                                                      *_case_conditions(organisation_id, filters))
         .group_by(Problem.category, Problem.worked_with, Problem.start_rating, Problem.closure_rating))]
 
 
@@ -516,12 +555,12 @@ def _rating_change(child_counts) -> Table:
         column_sums=("n", "better", "same", "worse"), row_sums=((("better", "same", "worse"), "n"),))
 
 
-def _ratings_per_round(session) -> Table:
-    own = K.imported.is_(False)
-    whole = session.scalar(select(func.count()).select_from(CASE_FACTS).where(own)) or 0
-    found = session.execute(select(*[func.coalesce(func.sum(K[f"rated_{kind}"]), 0) for kind in ROUND_ORDER])
-                            .where(own)).one()
-    counts = dict(zip(ROUND_ORDER, found, strict=True))
+def _ratings_per_round(cube) -> Table:
+    def own(row: dict) -> bool:
+        return not row["imported"]
+
+    whole = _total(cube, "n", own)
+    counts = {kind: _total(cube, f"rated_{kind}", own) for kind in ROUND_ORDER}
     rows = []
     for kind in ROUND_ORDER:
         n = counts.get(kind, 0)
@@ -536,10 +575,11 @@ def _ratings_per_round(session) -> Table:
         row_sums=((("rated", "not_rated"), "all"),))
 
 
-def _interruptions(session) -> Table:
-    interrupted = case((K.reason.in_(INTERRUPTED_REASONS), 1), else_=0)
-    found = {int(f): (n, int(i or 0)) for f, n, i in session.execute(
-        select(K.child_focus, func.count(), func.sum(interrupted)).where(K.child_named == 1).group_by(K.child_focus))}
+def _interruptions(cube) -> Table:
+    named = _tally(cube, "child_focus", "n", where=lambda row: row["child_named"] == 1)
+    stopped = _tally(cube, "child_focus", "n",
+                     where=lambda row: row["child_named"] == 1 and row["reason"] in INTERRUPTED_REASONS)
+    found = {int(f): (v[0], stopped.get(f, [0])[0]) for f, v in named.items()}
     rows = []
     labels = {1: _("The child's problems were the focus"), 0: _("The child's problems were not the focus")}
     for key in (1, 0):
@@ -559,25 +599,16 @@ def _interruptions(session) -> Table:
         column_sums=("n", "interrupted", "not_interrupted"), row_sums=((("interrupted", "not_interrupted"), "n"),))
 
 
-def _concern(session) -> Table:
-    counts = {(None if k is None else "yes" if k else "no"): n
-              for k, n in session.execute(select(K.concern, func.count()).group_by(K.concern))}
+def _concern(cube) -> Table:
+    counts = {(None if k is None else "yes" if k else "no"): v[0] for k, v in _tally(cube, "concern", "n").items()}
     return _percent_table("concern", _("Serious concern remaining at closure"), _("Concern remaining"), counts,
                           {"yes": _("Yes"), "no": _("No")})
 
 
-def _returns(session, dialect: str, today: date) -> Table:
-    aggregates = []
-    for months in RETURN_MONTHS:
-        cutoff = datetime.combine(_months_before(today, months) + timedelta(days=1), time.min)
-        eligible = K.closed_at < cutoff
-        came_back = K.next_created <= _months_after(dialect, K.closed_at, months)
-        aggregates += [func.coalesce(func.sum(case((eligible, 1), else_=0)), 0),
-                       func.coalesce(func.sum(case((and_(eligible, came_back), 1), else_=0)), 0)]
-    result = session.execute(select(*aggregates).select_from(CASE_FACTS)).one()
+def _returns(cube) -> Table:
     rows = []
-    for i, months in enumerate(RETURN_MONTHS):
-        whole, back = int(result[2 * i]), int(result[2 * i + 1])
+    for months in RETURN_MONTHS:
+        whole, back = _total(cube, f"eligible_{months}"), _total(cube, f"back_{months}")
         label = _("Within %(months)d months", months=months)
         rows.append(Row(f"m{months}", label, (label, whole, back, whole - back, _share(back, whole))))
     return Table(
@@ -595,21 +626,23 @@ def compute_tables(session: Session, organisation_id: int, filters: ReportFilter
     """The tables with their true numbers, small counts included: never show these; see build_report."""
     today = today or date.today()
     dialect = _fill_facts(session, organisation_id, filters)
-    area_counts, child_counts = _area_counts(session), _child_problem_counts(session)
+    cube = _case_cube(session, dialect, today)
+    area_counts = _area_counts(session)
+    child_counts = _child_problem_counts(session, organisation_id, filters)
     tables = (
-        _by_gender(session),
-        _age_groups(session),
+        _by_gender(cube),
+        _age_groups(cube),
         _problem_areas(area_counts),
         _duration(area_counts),
-        _interventions(session),
-        _closure_reasons(session),
-        _earlier_episodes(session),
+        _interventions(cube),
+        _closure_reasons(cube),
+        _earlier_episodes(cube),
         _worked_with(child_counts),
         _rating_change(child_counts),
-        _ratings_per_round(session),
-        _interruptions(session),
-        _concern(session),
-        _returns(session, dialect, today),
+        _ratings_per_round(cube),
+        _interruptions(cube),
+        _concern(cube),
+        _returns(cube),
     )
     _drop_facts(session)
     return tables
