@@ -23,6 +23,7 @@ DEMO_USERS = (
     ("behandlare", "Bo Behandlare", "therapist", "open_care"),
     ("analytiker", "Ali Analytiker", "analyst", None),
     ("admin", "Anna Admin", "admin", None),
+    ("granskare", "Greta Granskare", "auditor", None),
 )
 DEMO_CHILD_PROBLEMS = (
     ("Jag blir så rädd när mamma och pappa bråkar att jag skakar.", "family_violence",

@@ -14,7 +14,7 @@ from kidrate.models import Case, ChildLink, Organisation, Problem, Unit, User
 from .conftest import sign_in
 
 CHILD_LINK = re.compile(r"http://127\.0\.0\.1:5000(/r/[A-Za-z0-9_-]{32})\s*$", re.MULTILINE)
-LOGIN_LINE = re.compile(r"^  (social_worker|therapist|analyst|admin)\s+(\S+)$", re.MULTILINE)
+LOGIN_LINE = re.compile(r"^  (social_worker|therapist|analyst|admin|auditor)\s+(\S+)$", re.MULTILINE)
 INVITE = re.compile(r"^http://127\.0\.0\.1:5000(/staff/invite/\S+)$")
 
 
@@ -41,7 +41,7 @@ def test_demo_seeds_an_empty_database(runner, client):
     assert result.exit_code == 0, result.output
     assert "Demo data created." in result.output
 
-    assert counts() == {"Organisation": 1, "Unit": 2, "User": 4, "Case": 1, "Problem": 4, "ChildLink": 1}
+    assert counts() == {"Organisation": 1, "Unit": 2, "User": 5, "Case": 1, "Problem": 4, "ChildLink": 1}
     units = {u.kind: u for u in db.session.scalars(select(Unit))}
     assert set(units) == {"authority", "open_care"}
     users = {u.role: u for u in db.session.scalars(select(User))}
