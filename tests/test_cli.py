@@ -45,10 +45,10 @@ def test_demo_seeds_an_empty_database(runner, client):
     units = {u.kind: u for u in db.session.scalars(select(Unit))}
     assert set(units) == {"authority", "open_care"}
     users = {u.role: u for u in db.session.scalars(select(User))}
-    assert set(users) == {"social_worker", "therapist", "analyst", "admin"}
+    assert set(users) == {"social_worker", "therapist", "analyst", "admin", "auditor"}
     assert users["social_worker"].unit_id == units["authority"].id
     assert users["therapist"].unit_id == units["open_care"].id
-    assert users["analyst"].unit_id is None and users["admin"].unit_id is None
+    assert users["analyst"].unit_id is None and users["admin"].unit_id is None and users["auditor"].unit_id is None
 
     case = db.session.scalar(select(Case))
     assert case.case_ref == DEMO_CASE_REF
