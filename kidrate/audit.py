@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -24,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
+from .filter_values import date_value, text_value
 from .models import AuditEvent, Case, User
 
 # Every action the code records, in groups for the reader's filter, each with a label. An action not
@@ -111,7 +111,6 @@ MAX_PAGE = 100_000
 EXPORT_MAX = 50_000
 CASE_REF_MAX = 40
 LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
-DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 FILTER_NAMES = ("from", "to", "action", "user", "case_ref")
 
 
@@ -182,20 +181,10 @@ def parse_filters(values: Mapping[str, str | None], user_ids: Iterable[int],
     errors: list[str] = []
 
     def text(name: str) -> str:
-        raw = values.get(name)
-        return raw.strip() if isinstance(raw, str) else ""
+        return text_value(values, name)
 
     def day(name: str, label: str) -> date | None:
-        raw = text(name)
-        if not raw:
-            return None
-        if DATE_FORMAT.fullmatch(raw):
-            try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                pass
-        errors.append(_("%(field)s: write a date as YYYY-MM-DD.", field=label))
-        return None
+        return date_value(values, name, label, errors)
 
     date_from, date_to = day("from", _("From")), day("to", _("To"))
     if date_from and date_to and date_from > date_to:

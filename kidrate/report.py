@@ -25,7 +25,6 @@ Definitions (also shown under each table):
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, String, and_, case, cast, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from .filter_values import date_value, text_value
 from .models import Case, Closure, Problem
 from .rating_summary import SUMMARY_COLUMNS
 from .suppression import Column, Row, Table, suppress
@@ -56,7 +56,6 @@ OLDER = "18+"
 INTERRUPTED_REASONS = ("guardian_interrupted", "child_interrupted")
 RETURN_MONTHS = (12, 24, 36)
 BETTER, WORSE = 2, -2
-DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -89,20 +88,10 @@ def parse_filters(values: Mapping[str, str | None], unit_ids: Iterable[int] = ()
     errors: list[str] = []
 
     def text(name: str) -> str:
-        raw = values.get(name)
-        return raw.strip() if isinstance(raw, str) else ""
+        return text_value(values, name)
 
     def day(name: str, label: str) -> date | None:
-        raw = text(name)
-        if not raw:
-            return None
-        if DATE_FORMAT.match(raw):
-            try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                pass
-        errors.append(_("%(field)s: write a date as YYYY-MM-DD.", field=label))
-        return None
+        return date_value(values, name, label, errors)
 
     closed_from = day("from", _("Closed from"))
     closed_to = day("to", _("Closed to"))

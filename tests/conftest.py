@@ -87,6 +87,17 @@ def sign_in(client, username: str, password: str = Factory.PASSWORD):
                                          "password": password})
 
 
+def english(client) -> None:
+    """Pages shown before anyone signs in use the default locale (Swedish): ask for English."""
+    with client.session_transaction() as s:
+        s["locale"] = "en"
+
+
+def session_of(client) -> dict:
+    with client.session_transaction() as s:
+        return dict(s)
+
+
 def post_form(client, page_url: str, action: str, data: dict | None = None, **kwargs):
     """Open a page as a person would, take its CSRF token, and post a form."""
     page = client.get(page_url)

@@ -18,7 +18,7 @@ from kidrate.config import load_settings
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, User
 
-from .conftest import csrf_token, post_form, sign_in
+from .conftest import csrf_token, english, post_form, session_of, sign_in
 from .factories import Factory
 
 WRONG = "Wrong username or password."
@@ -26,15 +26,6 @@ NEW_PASSWORD = "a long new passphrase"
 ACCOUNT_LINK = re.compile(r'value="http://localhost(/staff/(?:invite|reset)/[^"]+)"')
 
 
-def english(client) -> None:
-    """Pages shown before anyone signs in use the default locale (Swedish): ask for English."""
-    with client.session_transaction() as s:
-        s["locale"] = "en"
-
-
-def session_of(client) -> dict:
-    with client.session_transaction() as s:
-        return dict(s)
 
 
 def invited(make, role: str = "social_worker", username: str = "invitee") -> User:

@@ -21,7 +21,7 @@ from kidrate.config import ConfigError, load_settings
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, User, utcnow
 
-from .conftest import csrf_token, post_form, sign_in
+from .conftest import csrf_token, english, post_form, session_of, sign_in
 from .factories import Factory
 
 WRONG = "Wrong username or password. After several failed attempts in a row, signing in pauses for a while."
@@ -29,14 +29,6 @@ CODE_WRONG = "The code is not right. After several failed attempts in a row, sig
 FLASH = re.compile(r'<p class="(?:flash|error)[^"]*"[^>]*>([^<]*)</p>')
 
 
-def english(client) -> None:
-    with client.session_transaction() as s:
-        s["locale"] = "en"
-
-
-def session_of(client) -> dict:
-    with client.session_transaction() as s:
-        return dict(s)
 
 
 def fresh(user_id: int) -> User:
