@@ -247,6 +247,19 @@ def _manage_page(off_form: CodeForm | None = None, codes_form: CodeForm | None =
                            codes_left=len(g.user.recovery_codes or [])), status
 
 
+def _refused_without_code(prefix: str, purpose: str):
+    """The management page again (400) unless the form carries a valid current or recovery code."""
+    form = CodeForm(prefix=prefix)
+    page_form = {"off": "off_form", "codes": "codes_form"}[prefix]
+    if not form.validate_on_submit():
+        return _manage_page(**{page_form: form}, status=400)
+    if _use_second_factor(g.user, form.code.data, purpose) is None:
+        db.session.rollback()
+        form.code.errors.append(_("The code is not right."))
+        return _manage_page(**{page_form: form}, status=400)
+    return None
+
+
 @bp.route("/profile/two-factor", methods=["GET", "POST"])
 @allow(*ALL_ROLES)
 @rate_limits.sign_in
@@ -267,13 +280,9 @@ def two_factor_off():
     if current_app.config["KIDRATE"].require_totp:
         flash(_("Two-factor sign-in is required here and cannot be turned off."), "error")
         return redirect(url_for("staff.two_factor_page"))
-    form = CodeForm(prefix="off")
-    if not form.validate_on_submit():
-        return _manage_page(off_form=form, status=400)
-    if _use_second_factor(g.user, form.code.data, "turn_off") is None:
-        db.session.rollback()
-        form.code.errors.append(_("The code is not right."))
-        return _manage_page(off_form=form, status=400)
+    refused = _refused_without_code("off", "turn_off")
+    if refused:
+        return refused
     g.user.totp_secret = None
     g.user.totp_enabled_at = None
     g.user.totp_last_step = None
@@ -291,13 +300,9 @@ def two_factor_off():
 def two_factor_recovery_codes():
     if g.user.totp_enabled_at is None:
         return redirect(url_for("staff.two_factor_page"))
-    form = CodeForm(prefix="codes")
-    if not form.validate_on_submit():
-        return _manage_page(codes_form=form, status=400)
-    if _use_second_factor(g.user, form.code.data, "renew") is None:
-        db.session.rollback()
-        form.code.errors.append(_("The code is not right."))
-        return _manage_page(codes_form=form, status=400)
+    refused = _refused_without_code("codes", "renew")
+    if refused:
+        return refused
     codes = two_factor.new_recovery_codes()
     g.user.recovery_codes = [two_factor.recovery_hash(c) for c in codes]
     audit("recovery_codes_renewed")
