@@ -29,7 +29,10 @@ class Database:
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 15}
         else:
-            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # A database that does not answer is an error within seconds (a retry page, a failed
+            # health check), not a request that hangs until the proxy gives up.
+            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10,
+                           connect_args={"connect_timeout": 5})
         self.engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -30,6 +30,8 @@ def database_ready() -> bool:
     try:
         head = migrations_head()
         with db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":  # a database that hangs fails the check
+                connection.execute(text("SET LOCAL statement_timeout = 2000"))  # this transaction only
             connection.execute(text("SELECT 1"))
             current = MigrationContext.configure(connection).get_current_heads()
     except Exception as error:  # any failure is "unavailable"; only its kind goes to the log

@@ -439,6 +439,27 @@ def test_lock_expires_and_success_resets(app, make):
     assert stored.failed_sign_ins == 0 and stored.locked_until is None
 
 
+def test_an_admin_lifts_a_lock_early(app, make):
+    user = make.user("therapist", username="tove")
+    for _ in range(5):
+        sign_in(app.test_client(), "tove", "wrong password!")
+    assert fresh(user.id).locked_until is not None
+    assert sign_in(app.test_client(), "tove").status_code == 400  # locked: the right password fails too
+    make.user("admin", username="boss")
+    admin = app.test_client()
+    assert sign_in(admin, "boss").status_code == 302
+    page = admin.get("/staff/admin/users")
+    assert f'action="/staff/admin/users/{user.id}/unlock"' in page.text
+    assert admin.post(f"/staff/admin/users/{user.id}/unlock").status_code == 400  # CSRF
+    assert admin.post(f"/staff/admin/users/{user.id}/unlock",
+                      data={"csrf_token": csrf_token(page.text)}).status_code == 302
+    stored = fresh(user.id)
+    assert stored.locked_until is None and stored.failed_sign_ins == 0
+    assert [e.target for e in events("sign_in_unlocked")] == [f"user:{user.id}"]
+    assert sign_in(app.test_client(), "tove").status_code == 302
+    assert f'action="/staff/admin/users/{user.id}/unlock"' not in admin.get("/staff/admin/users").text
+
+
 def test_lock_doubles_when_failures_go_on(app, make):
     user = make.user("social_worker", username="sara")
     for _ in range(5):

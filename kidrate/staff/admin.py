@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..accounts import account_link_token
 from ..extensions import db
-from ..models import Unit, User
+from ..models import Unit, User, utcnow
 from ..security import allow, audit, keep_signed_in
 from . import bp
 from .forms import EmptyForm, NewUserForm, UnitForm
@@ -40,7 +40,7 @@ def admin_users():
     users = list(db.session.scalars(
         select(User).where(User.organisation_id == g.user.organisation_id).order_by(User.username)
     ))
-    return render_template("staff/admin_users.html", users=users, empty_form=EmptyForm())
+    return render_template("staff/admin_users.html", users=users, empty_form=EmptyForm(), now=utcnow())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -115,6 +115,21 @@ def admin_user_two_factor_reset(user_id: int):
         keep_signed_in(user)
     db.session.commit()
     flash(_("Two-factor sign-in for %(name)s is reset.", name=user.display_name), "info")
+    return redirect(url_for("staff.admin_users"))
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@allow("admin")
+def admin_user_unlock(user_id: int):
+    """Lift a lock after failed sign-ins early (the person has been reached and it was them)."""
+    user = _user_in_org(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    audit("sign_in_unlocked", target=f"user:{user.id}")
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=user.display_name), "info")
     return redirect(url_for("staff.admin_users"))
 
 
