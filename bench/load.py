@@ -39,8 +39,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,9 @@ from kidrate.accounts import hash_password
 from kidrate.config import PROJECT_ROOT, load_settings, new_data_key
 from kidrate.extensions import db
 from kidrate.models import ChildLink, Organisation, Problem, Rating, Submission, Unit, User
+
+sys.path.insert(0, str(PROJECT_ROOT))  # the test suite's gunicorn helpers: one way to run a server
+from tests.servers import start_gunicorn, stop, wait_ready
 
 try:
     import brotli  # installed with flask-compress; lets the client ask for what a phone asks for
@@ -135,33 +136,6 @@ def seed(env: dict[str, str], count: int) -> list[str]:
         db.session.remove()
     db.engine.dispose()
     return tokens
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {**env, "KIDRATE_BIND": f"127.0.0.1:{port}", "KIDRATE_WORKERS": str(workers),
-           "KIDRATE_THREADS": str(threads)}
-    with log.open("wb") as out:  # a file, not a pipe: nobody reads a pipe during the run
-        process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "kidrate/gunicorn_conf.py", "--no-control-socket",
-                                    "kidrate:create_app()"], cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    return process, port
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def server_cpu_seconds(master: int) -> float:
@@ -419,25 +393,17 @@ def run(args, env: dict[str, str], url: URL, instance: Path, links_needed: int) 
     tokens = seed(env, links_needed)
     seeding = time.monotonic() - started
     random.Random(0).shuffle(tokens)
-    process, port = start_gunicorn(env, args.workers, args.threads, instance / "gunicorn.log")
+    server = start_gunicorn(env, instance / "gunicorn.log", args.workers, args.threads)
     try:
-        if not wait_ready(process, port):
-            print((instance / "gunicorn.log").read_text()[-3000:])
+        try:
+            wait_ready(server)
+        except AssertionError as error:
+            print(error)
             return 2
-        measured = asyncio.run(drive(args, port, tokens, process.pid))
+        measured = asyncio.run(drive(args, server.port, tokens, server.process.pid))
     finally:
-        stop(process)
+        stop(server)
     return report(args, url, links_needed, seeding, measured)
-
-
-def wait_ready(process: subprocess.Popen, port: int, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(OSError, TimeoutError, ValueError, IndexError):
-            if asyncio.run(fetch(port, "GET", "/static/css/child.css", "127.0.0.1", timeout=2)).status == 200:
-                return True
-        time.sleep(0.05)
-    return False
 
 
 def report(args, url: URL, seeded: int, seeding: float, m: Measured) -> int:

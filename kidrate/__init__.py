@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from urllib.parse import quote_from_bytes
 
-from flask import Flask, Request, redirect, render_template, request, url_for
+from flask import Flask, Request, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .config import PROJECT_ROOT, Settings, load_settings
-from .extensions import babel, csrf, db
+from .extensions import babel, csrf, db, rate_limits
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -97,8 +97,6 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
 
 def configure_rate_limits(app: Flask, settings: Settings) -> None:
     # Before configure_security, so a refused request costs no CSRF check or database read.
-    from .extensions import rate_limits
-
     rate_limits.init_app(app, settings)
 
 
@@ -177,7 +175,6 @@ class CheckedRequest(Request):
 
 
 def configure_errors(app: Flask, settings: Settings) -> None:
-    from flask import g, jsonify
     from flask_wtf.csrf import CSRFError
     from sqlalchemy import exc as sa_exc
 

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
-from .filter_values import date_value, text_value
+from .filter_values import date_value, text_value, whole_number
 from .models import AuditEvent, Case, User
 
 # Every action the code records, in groups for the reader's filter, each with a label. An action not
@@ -200,7 +200,7 @@ def parse_filters(values: Mapping[str, str | None], user_ids: Iterable[int],
     user_id = None
     raw_user = text("user")
     if raw_user:
-        if _number(raw_user, 11) in set(user_ids):
+        if whole_number(raw_user, 11) in set(user_ids):
             user_id = int(raw_user)
         else:
             errors.append(_("Choose a person from the list."))
@@ -221,17 +221,10 @@ def parse_page(raw: str | None) -> tuple[int, str | None]:
     raw = (raw or "").strip()
     if not raw:
         return 1, None
-    page = _number(raw, 6)
+    page = whole_number(raw, 6)
     if page is not None and 1 <= page <= MAX_PAGE:
         return page, None
     return 1, _("The page number must be a whole number from 1 to %(max)s.", max=MAX_PAGE)
-
-
-def _number(raw: str, max_digits: int) -> int | None:
-    """A whole number written in ASCII digits ("²" is a digit to str.isdigit, but not to int)."""
-    if raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
-        return int(raw)
-    return None
 
 
 def utc_start_of(day: date) -> datetime:

@@ -24,17 +24,13 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo)
     app.cli.add_command(create_user)
+    from .crypto_cli import new_data_key_command, rotate_key_command
+    from .retention_cli import purge_command
     from .statistics_cli import export_sux_command, import_sux_command, report_command
 
-    app.cli.add_command(report_command)
-    app.cli.add_command(import_sux_command)
-    app.cli.add_command(export_sux_command)
-    from .retention_cli import purge_command
-
-    app.cli.add_command(purge_command)
-    from .crypto_cli import register as register_key_commands
-
-    register_key_commands(app)
+    for command in (report_command, import_sux_command, export_sux_command, purge_command, new_data_key_command,
+                    rotate_key_command):
+        app.cli.add_command(command)
 
 
 @click.group("db", help="Database schema migrations (Alembic).")

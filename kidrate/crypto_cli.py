@@ -14,7 +14,7 @@ from collections import Counter
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 
 from . import crypto
@@ -78,11 +78,6 @@ def rotate(engine: sa.Engine, keyring: crypto.Keyring, columns: dict[str, dict[s
                 connection.execute(write, params)
             last = rows[-1].id
     return counts
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(new_data_key_command)
-    app.cli.add_command(rotate_key_command)
 
 
 @click.command("new-data-key", help="Print a fresh data key for KIDRATE_DATA_KEY.")

@@ -36,7 +36,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, String, and_, case, cast, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .filter_values import date_value, text_value
+from .filter_values import date_value, text_value, whole_number
 from .models import Case, Closure, Problem
 from .rating_summary import SUMMARY_COLUMNS
 from .suppression import Column, Row, Table, suppress
@@ -102,9 +102,9 @@ def parse_filters(values: Mapping[str, str | None], unit_ids: Iterable[int] = ()
     unit_id = None
     raw_unit = text("unit")
     if raw_unit:
-        if raw_unit.isascii() and raw_unit.isdigit() and int(raw_unit) in set(unit_ids):
-            unit_id = int(raw_unit)
-        else:
+        unit_id = whole_number(raw_unit, 11)
+        if unit_id not in set(unit_ids):
+            unit_id = None
             errors.append(_("Choose a unit from the list."))
 
     def code(name: str, vocabulary: Iterable[str], message: str) -> str | None:
@@ -342,19 +342,23 @@ def _total(cube: Iterable[dict], name: str, where=None) -> int:
     return sum(int(row[name] or 0) for row in cube if where is None or where(row))
 
 
+def _rows_with_means(vocabulary: Mapping, found: Mapping) -> list[Row]:
+    """found: code → (cases, sum of a, sum of b). A row per code with the cases and the two means,
+    then the total."""
+    rows = []
+    for code, label in _coded_rows(vocabulary, found, _("Not recorded")):
+        n, a, b = found.get(code, (0, None, None))
+        rows.append(Row(code or "none", label, (label, n, _mean(a, n), _mean(b, n))))
+    n, a, b = (sum(v[i] for v in found.values()) for i in range(3))
+    rows.append(Row("total", _("Total"), (_("Total"), n, _mean(a, n), _mean(b, n)), total=True))
+    return rows
+
+
 # --- The tables --------------------------------------------------------------------------------
 
 
 def _by_gender(cube) -> Table:
-    found = _tally(cube, "gender", "n", "age", "days")
-    rows = []
-    for code, label in _coded_rows(GENDERS, found, _("Not recorded")):
-        n, age, days = found.get(code, (0, None, None))
-        rows.append(Row(code or "none", label, (label, n, _mean(age, n), _mean(days, n))))
-    n = sum(v[0] for v in found.values())
-    age = sum(v[1] for v in found.values())
-    days = sum(v[2] for v in found.values())
-    rows.append(Row("total", _("Total"), (_("Total"), n, _mean(age, n), _mean(days, n)), total=True))
+    rows = _rows_with_means(GENDERS, _tally(cube, "gender", "n", "age", "days"))
     return Table(
         "gender", _("Closed cases by gender"),
         (Column("label", _("Gender"), "text"), Column("n", _("Cases")),
@@ -468,14 +472,7 @@ def _age_groups(cube) -> Table:
 
 
 def _earlier_episodes(cube) -> Table:
-    found = _tally(cube, "earlier", "n", "days", "age")
-    rows = []
-    for code, label in _coded_rows(EARLIER_EPISODES, found, _("Not recorded")):
-        n, days, age = found.get(code, (0, None, None))
-        rows.append(Row(code or "none", label, (label, n, _mean(days, n), _mean(age, n))))
-    n = sum(v[0] for v in found.values())
-    rows.append(Row("total", _("Total"), (_("Total"), n, _mean(sum(v[1] for v in found.values()), n),
-                                          _mean(sum(v[2] for v in found.values()), n)), total=True))
+    rows = _rows_with_means(EARLIER_EPISODES, _tally(cube, "earlier", "n", "days", "age"))
     return Table(
         "earlier_episodes", _("Earlier open-care episodes"),
         (Column("label", _("Earlier in open care"), "text"), Column("n", _("Cases")),

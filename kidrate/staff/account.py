@@ -102,11 +102,16 @@ def _use_second_factor(user: User, raw: str, purpose: str) -> str | None:
     return "recovery"
 
 
-def _complete_sign_in(user: User, target: str | None, method: str):
+def _start_session(user: User, method: str) -> None:
+    """Signed in: a fresh session, the failure count and any lock cleared, recorded (not committed)."""
     sign_in(user)
     user.failed_sign_ins = 0
     user.locked_until = None
     audit("sign_in", user_id=user.id, target=method)
+
+
+def _complete_sign_in(user: User, target: str | None, method: str):
+    _start_session(user, method)
     db.session.commit()
     if method == "recovery":
         flash(ngettext("You signed in with a recovery code; %(num)s is left. You can make new ones on the "
@@ -221,10 +226,7 @@ def _enrolment(user: User, *, forced: bool):
             audit("totp_enrolled", user_id=user.id)
             if forced:
                 target = pending_target()
-                sign_in(user)
-                user.failed_sign_ins = 0
-                user.locked_until = None
-                audit("sign_in", user_id=user.id, target="totp")
+                _start_session(user, "totp")
             else:
                 target = None
                 keep_signed_in(user)
