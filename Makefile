@@ -6,12 +6,19 @@ PYTHON  ?= python3
 PYBABEL := $(BIN)/pybabel
 LOCALES := translations
 
-.PHONY: run test install compile-translations translations lint demo clean
+.PHONY: run test browser install lock upgrade check-lock compile-translations translations lint demo clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# Everything is installed from the committed lock, hash-checked, never resolved anew: first uv itself
+# (bootstrap-requirements.txt, exported from uv.lock), then the project with `uv sync --locked`, which
+# also refuses to run when pyproject.toml has changed without `make lock`.
+export UV_PYTHON_DOWNLOADS := never
+UV := $(BIN)/uv
+
+$(STAMP): pyproject.toml uv.lock bootstrap-requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	    -r bootstrap-requirements.txt
+	$(UV) sync --quiet --locked --all-extras --python $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,14 +38,45 @@ translations: install
 	$(PYBABEL) -q update --ignore-obsolete --no-fuzzy-matching -i $(LOCALES)/child.pot -d $(LOCALES) -D child
 	$(MAKE) compile-translations
 
+PORT ?= 5000
+run: export KIDRATE_BASE_URL ?= http://127.0.0.1:$(PORT)
+
 run: compile-translations
 	$(BIN)/kidrate db upgrade
 	$(BIN)/kidrate demo
-	$(BIN)/kidrate run --host 127.0.0.1 --port 5000
+	$(BIN)/kidrate run --host 127.0.0.1 --port $(PORT)
 
-test: compile-translations
+# The browser tests drive Debian's Chromium: installed here when missing and this user may install
+# system packages (root, or sudo without a password); otherwise those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	    else echo "chromium is not installed and cannot be here: the browser tests will be skipped"; exit 0; fi; \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; } \
+	        || echo "chromium could not be installed: the browser tests will be skipped"; }
+
+test: compile-translations browser
 	$(BIN)/ruff check kidrate tests $(wildcard bench)
 	$(BIN)/python -m pytest
+
+# Re-resolve deliberately: `make lock` after editing pyproject.toml (keeps every other version),
+# `make upgrade` to move every dependency to its newest release allowed by pyproject.toml.
+EXPORT_UV_PIN = $(UV) export --quiet --frozen --no-header --only-group tools --no-emit-project --format requirements.txt
+
+lock: install
+	$(UV) lock
+	$(EXPORT_UV_PIN) -o bootstrap-requirements.txt
+
+upgrade: install
+	$(UV) lock --upgrade
+	$(EXPORT_UV_PIN) -o bootstrap-requirements.txt
+
+# CI: the lock agrees with pyproject.toml, and uv's own pin with the lock.
+check-lock: install
+	$(UV) lock --check
+	$(EXPORT_UV_PIN) -o /dev/stdout | diff -u bootstrap-requirements.txt - \
+	    || { echo "bootstrap-requirements.txt is out of date: run make lock"; exit 1; }
 
 lint: install
 	$(BIN)/ruff check kidrate tests $(wildcard bench)

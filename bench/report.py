@@ -8,7 +8,9 @@ returning child (an earlier case reference). The rows go straight in with Core b
 dicts, in chunks), into
   - a temporary SQLite file, and
   - the PostgreSQL database `scratch` (KIDRATE_BENCH_PG_URL, default
-    postgresql+psycopg://postgres@127.0.0.1:5432/scratch): every table dropped and created again.
+    postgresql+psycopg://postgres@127.0.0.1:5432/scratch): every table dropped and created again. When
+    the database does not exist, the run creates it and drops it again at the end; it never drops a
+    database it did not create.
 After the load, kidrate.rating_summary copies the ratings onto the problems, as each child's
 submission does (timed and printed apart). Then it times kidrate.report.build_report (median of 3 runs
 after one warm-up) on each, against the budget (PostgreSQL < 2 s, SQLite < 5 s), with its ratio to one
@@ -31,7 +33,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, insert, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from kidrate import crypto
@@ -276,6 +278,32 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def create_scratch_database(url: str) -> bool:
+    """Create the scratch database when it is missing; True when this run created it (and may drop it)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).first()
+            if exists:
+                return False
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            return True
+    finally:
+        admin.dispose()
+
+
+def drop_scratch_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -299,13 +327,16 @@ def main() -> int:
                 path.unlink()
             folder.rmdir()
     if not args.skip_postgres:
-        if not PG_URL.rstrip("/").endswith("/scratch"):
+        if make_url(PG_URL).database != "scratch":
             parser.error("the PostgreSQL benchmark only ever runs on a database named scratch")
+        created = create_scratch_database(PG_URL)
         engine = create_engine(PG_URL)
         try:
             ok &= measure("PostgreSQL", engine, args.cases)
         finally:
             engine.dispose()
+            if created:
+                drop_scratch_database(PG_URL)
     print("within budget" if ok else "OVER BUDGET (or not measured)")
     return 0 if ok else 1
 
