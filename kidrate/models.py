@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     UniqueConstraint,
@@ -94,7 +95,51 @@ class User(Base):
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
 
+    # May download record-level data (the per-case SU-X export): an analyst's named permission,
+    # granted by an admin, audited.
+    may_export_records: Mapped[bool] = mapped_column(default=False)
+
     unit: Mapped[Unit | None] = relationship()
+
+
+class StaffSession(Base):
+    """A signed-in session's server-side identity: the cookie holds a random id, this row its hash.
+    Signing out, deactivation, a new password, a two-factor reset and the tablet hand-over end it,
+    and an ended session never comes back, whatever copy of the cookie is presented."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    # The device is in a child's hands (the tablet hand-over): the lock, and the link it opened,
+    # live here, not in the cookie.
+    locked: Mapped[bool] = mapped_column(default=False)
+    hand_over_link_id: Mapped[int | None] = mapped_column(ForeignKey("child_link.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship()
+
+
+class OrganisationCatalogue(Base):
+    """An organisation's own reviewed translation catalogue: replaces the installation's catalogue
+    of one audience and language for that organisation's staff and children only."""
+
+    __tablename__ = "organisation_catalogue"
+    __table_args__ = (UniqueConstraint("organisation_id", "domain", "locale", name="uq_organisation_catalogue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(10))
+    # The uploaded .po file as it was checked (messages that did not fit their source left out).
+    po: Mapped[bytes] = mapped_column(LargeBinary)
+    review_state: Mapped[str] = mapped_column(String(20))
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    installed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
 
 # --- The case and the assignment (authority → open care) ---------------------------------------
@@ -238,12 +283,15 @@ class Recording(Base):
     __tablename__ = "recording"
     __table_args__ = (
         CheckConstraint("(problem_id IS NULL) <> (message_key IS NULL)", name="one_subject"),
+        # A fixed message is recorded by one organisation, for its own children only.
+        CheckConstraint("message_key IS NULL OR organisation_id IS NOT NULL", name="message_organisation"),
         UniqueConstraint("problem_id", "language", name="uq_recording_problem_language"),
-        UniqueConstraint("message_key", "language", name="uq_recording_message_language"),
+        UniqueConstraint("organisation_id", "message_key", "language", name="uq_recording_message_language"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     message_key: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(10))
     mime: Mapped[str] = mapped_column(String(40))

@@ -150,7 +150,8 @@ def test_0008_encrypts_plaintext_rows_and_downgrading_decrypts_them(app, databas
         for plain in (*PLAIN_TEXT.values(), "Pappa slår", "Pappa sl\\u00e5r"):
             assert plain not in everything
         assert b"OggS" not in stored["recording", "data"]
-        # The app reads them as they were.
+        # The app (whose models are at head) reads them as they were.
+        command.upgrade(config, "head")
         with app.app_context():
             problem = db.session.get(Problem, 1)
             assert (problem.words, problem.goal) == (PLAIN_TEXT["problem", "words"], PLAIN_TEXT["problem", "goal"])
@@ -165,6 +166,37 @@ def test_0008_encrypts_plaintext_rows_and_downgrading_decrypts_them(app, databas
         assert json.loads(stored.pop(("handover", "document"))) == DOCUMENT
         assert stored.pop(("recording", "data")) == SOUND
         assert stored == PLAIN_TEXT
+    finally:
+        db.session.remove()
+        reset_schema(db.engine)
+
+
+# --- 0010: fixed-text recordings belong to an organisation ---------------------------------------
+
+
+def test_0010_gives_each_organisation_its_own_copy_of_a_fixed_text_recording(app, database_url, migration_key):
+    db.session.remove()
+    _drop_everything()
+    config = alembic_config(database_url)
+    now = datetime(2026, 12, 1, 12, 0)
+    try:
+        command.upgrade(config, "0009")
+        tables = MetaData()
+        with db.engine.begin() as conn:
+            tables.reflect(conn)
+            for org_id, name in ((1, "Norrby"), (2, "Söderby")):
+                conn.execute(insert(tables.tables["organisation"]).values(id=org_id, name=name, created_at=now))
+            conn.execute(insert(tables.tables["recording"]).values(
+                id=1, message_key="a" * 16, language="so", mime="audio/ogg", data=b"v1:x:sound", created_at=now))
+        command.upgrade(config, "0010")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT organisation_id, message_key, language, data FROM recording "
+                                     "ORDER BY organisation_id")).all()
+        assert [(r[0], r[1], r[2], bytes(r[3])) for r in rows] == [
+            (1, "a" * 16, "so", b"v1:x:sound"), (2, "a" * 16, "so", b"v1:x:sound")]
+        command.downgrade(config, "0009")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM recording")).scalar_one() == 1
     finally:
         db.session.remove()
         reset_schema(db.engine)
