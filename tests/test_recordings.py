@@ -15,10 +15,11 @@ from markupsafe import escape
 from sqlalchemy import delete, event, func, select
 
 from kidrate import links
+from kidrate.accounts import hash_password
 from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
 from kidrate.i18n import set_page_locale
-from kidrate.models import AuditEvent, Case, ChildLink, Problem, Recording, utcnow
+from kidrate.models import AuditEvent, Case, ChildLink, Organisation, Problem, Recording, User, utcnow
 from kidrate.recordings import MAX_BYTES, audio_mime, check_audio, message_key
 
 from .conftest import csrf_token, sign_in
@@ -94,7 +95,8 @@ def world(make):
     other = make.case(people["sw_a"], therapist=people["t2"], words=("Annat fall.",))
     problems = [p.id for p in db.session.get(Case, case.id).problems]
     other_problem = db.session.get(Case, other.id).problems[0].id
-    return {"case": case.id, "other": other.id, "problems": problems, "other_problem": other_problem}
+    return {"case": case.id, "other": other.id, "problems": problems, "other_problem": other_problem,
+            "organisation": make.org().id}
 
 
 def signed_in(app, who: str):
@@ -304,7 +306,8 @@ def test_recordings_go_with_the_problems_and_the_case(app, world):
     put_recording(problem_id=world["problems"][0], language="so")
     put_recording(problem_id=world["problems"][1], language="ti")
     put_recording(problem_id=world["other_problem"], language="so")
-    put_recording(message_key=message_key(QUESTION), language="so")  # a fixed text: stays
+    # A fixed text: stays.
+    put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="so")
     assert len(stored()) == 4
     # The database's own cascade: the problems are deleted without the ORM.
     db.session.execute(delete(Problem).where(Problem.id == world["problems"][1]))
@@ -358,6 +361,7 @@ def test_admin_uploads_replaces_and_deletes_a_fixed_text_recording(app, world):
     response = admin_upload(client, "so", key)
     assert response.status_code == 303
     assert stored() == [(None, key, "so", "audio/ogg", OGG)]
+    assert db.session.scalar(select(Recording.organisation_id)) == world["organisation"]
     page = client.get("/staff/admin/recordings/so")
     assert "The recording is saved." in page.text
     assert f"/staff/admin/recordings/so/{key}/audio" in page.text
@@ -455,8 +459,8 @@ def test_child_audio_refused_through_a_link_that_cannot_be_used(app, world, make
 
 
 def test_fixed_text_audio_only_in_the_pages_or_the_links_language(app, world, make):
-    somali = put_recording(message_key=message_key(QUESTION), language="so")
-    arabic = put_recording(message_key=message_key(QUESTION), language="ar")
+    somali = put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="so")
+    arabic = put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="ar")
     token = make.link(db.session.get(Case, world["case"]), language="so")
     client = app.test_client()
     assert client.get(f"/r/{token}/audio/{somali}").status_code == 200  # the link's language
@@ -468,8 +472,9 @@ def test_fixed_text_audio_only_in_the_pages_or_the_links_language(app, world, ma
 
 
 def test_say_adds_data_audio_only_where_a_recording_exists(app, world, make):
-    question = put_recording(message_key=message_key(QUESTION), language="so")
-    good = put_recording(message_key=message_key("Good"), language="ar")  # not on a Somali page
+    question = put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="so")
+    good = put_recording(organisation_id=world["organisation"], message_key=message_key("Good"),
+                         language="ar")  # not on a Somali page
     problem = put_recording(problem_id=world["problems"][0], language="so")
     token = make.link(db.session.get(Case, world["case"]), language="so")
     client = app.test_client()
@@ -502,7 +507,7 @@ def test_say_escapes_and_fills_in_without_a_recording(app):
 
 
 def test_child_page_counts_one_query_for_fixed_text_recordings(app, world, make):
-    put_recording(message_key=message_key(QUESTION), language="so")
+    put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="so")
     token = make.link(db.session.get(Case, world["case"]), language="so")
     statements = []
 
@@ -519,8 +524,8 @@ def test_child_page_counts_one_query_for_fixed_text_recordings(app, world, make)
 
 
 def test_counts_of_fixed_text_recordings_per_language(app, world):
-    put_recording(message_key=message_key(QUESTION), language="so")
-    put_recording(message_key=message_key("Good"), language="so")
+    put_recording(organisation_id=world["organisation"], message_key=message_key(QUESTION), language="so")
+    put_recording(organisation_id=world["organisation"], message_key=message_key("Good"), language="so")
     client = signed_in(app, "admin")
     html = client.get("/staff/admin/recordings").text
     total = len(child_msgids())
@@ -538,3 +543,39 @@ def test_ids_past_the_databases_range_are_not_found(app, world, make):
     assert upload(client, int(big), world["problems"][0]).status_code == 404
     assert app.test_client().get(f"/r/{token}/audio/{big}").status_code == 404
     assert stored() == []
+
+
+# --- Each organisation's fixed-text recordings are its own ----------------------------------------
+
+
+def test_another_organisations_admin_cannot_hear_replace_or_delete_a_fixed_text_recording(app, world, make):
+    key = message_key(QUESTION)
+    ours = signed_in(app, "admin")
+    assert admin_upload(ours, "so", key).status_code == 303
+    other_org = Organisation(name="Grannkommun")
+    db.session.add(other_org)
+    db.session.commit()
+    with app.app_context():
+        password_hash = hash_password(make.PASSWORD)
+    db.session.add(User(organisation_id=other_org.id, username="admin_b", display_name="Admin B", role="admin",
+                        password_hash=password_hash, locale="en"))
+    db.session.commit()
+    theirs = signed_in(app, "admin_b")
+    # They neither see nor play ours.
+    page = theirs.get("/staff/admin/recordings/so")
+    assert f"/staff/admin/recordings/so/{key}/audio" not in page.text
+    assert theirs.get(f"/staff/admin/recordings/so/{key}/audio").status_code == 404
+    token = csrf_token(page.text)
+    assert theirs.post(f"/staff/admin/recordings/so/{key}/delete", data={"csrf_token": token}).status_code == 404
+    # Their own recording of the same text is theirs: ours stays as it was.
+    assert admin_upload(theirs, "so", key, MP3, "audio/mpeg").status_code == 303
+    rows = db.session.execute(select(Recording.organisation_id, Recording.mime).order_by(Recording.id)).all()
+    assert [tuple(r) for r in rows] == [(world["organisation"], "audio/ogg"), (other_org.id, "audio/mpeg")]
+    # Our children hear ours; theirs is never served through our link.
+    token = make.link(db.session.get(Case, world["case"]), language="so")
+    child = app.test_client()
+    html = child.get(f"/r/{token}").text
+    ours_id, theirs_id = db.session.scalars(select(Recording.id).order_by(Recording.id)).all()
+    assert f"/r/{token}/audio/{ours_id}?lang=so" in html and f"/audio/{theirs_id}" not in html
+    assert child.get(f"/r/{token}/audio/{ours_id}").data == OGG
+    assert child.get(f"/r/{token}/audio/{theirs_id}").status_code == 404

@@ -140,10 +140,12 @@ def _shown_problems(problems: list[Problem], language: str) -> list[dict]:
     return shown
 
 
-def _use_message_recordings(token: str, language: str) -> None:
-    """The fixed texts recorded in the page's language, {message key: recording id}, for say()."""
+def _use_message_recordings(token: str, language: str, organisation_id: int) -> None:
+    """The fixed texts the link's organisation recorded in the page's language, {message key: recording id},
+    for say()."""
     found = db.session.execute(select(Recording.message_key, Recording.id).where(
-        Recording.language == language, Recording.message_key.is_not(None)))
+        Recording.language == language, Recording.message_key.is_not(None),
+        Recording.organisation_id == organisation_id))
     g.message_recordings = {"token": token, "lang": language, "ids": dict(found.all())}
 
 
@@ -201,7 +203,7 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
         return url_for("child.questions", token=token, **{"lang": language, "view": view, **changes})
 
     shown = _shown_problems(problems, language)
-    _use_message_recordings(token, language)
+    _use_message_recordings(token, language, case.organisation_id)
     for p in shown:
         p["audio"] = p["audio"] and url_for("child.audio", token=token, recording_id=p["audio"])
     less, more = simpler(view), more_detailed(view)
@@ -349,7 +351,7 @@ def _after_conflict(link: ChildLink, client_id: str | None):
 @public
 def audio(token: str, recording_id: int):
     """A recording, only through a usable link, and only one that belongs to this link's case
-    (a problem read aloud) or to the fixed texts."""
+    (a problem read aloud) or to its organisation's fixed texts."""
     link = links.find(db.session, token)
     recording = db.session.get(Recording, recording_id) if 0 < recording_id < 2**31 else None
     if not links.usable(link) or recording is None:
@@ -358,7 +360,9 @@ def audio(token: str, recording_id: int):
         p.id for p in child_problems(link.round.case)
     }:
         return _gone()
-    if recording.message_key is not None and recording.language not in {_language_for(link), link.language}:
+    if recording.message_key is not None and (
+            recording.organisation_id != link.round.case.organisation_id
+            or recording.language not in {_language_for(link), link.language}):
         return _gone()
     response = Response(recording.data, mimetype=recording.mime)
     return response.make_conditional(request, accept_ranges=True, complete_length=len(recording.data))

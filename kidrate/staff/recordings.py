@@ -1,16 +1,17 @@
 """Recordings read aloud, for languages the child's device has no voice for.
 
 The therapist records each of the child's problems in a child language (the interpreter beside them
-may read); the municipality's admin uploads one short file per fixed message of the child's pages in
-one language. One recording per (problem, language) and per (message, language): a new one replaces
-the old. Problem recordings go with the case (the foreign key cascades)."""
+may read); the organisation's admin uploads one short file per fixed message of the child's pages in
+one language, heard by that organisation's children only. One recording per (problem, language) and
+per (organisation, message, language): a new one replaces the old. Problem recordings go with the
+case (the foreign key cascades)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from babel.messages.pofile import read_po
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -211,11 +212,17 @@ def _fixed_text_or_404(locale: str, key: str) -> FixedText:
     return text
 
 
+def _own_message_recordings():
+    """The fixed-text recordings of the signed-in admin's organisation: never another's."""
+    return select(Recording).where(Recording.message_key.is_not(None),
+                                   Recording.organisation_id == g.user.organisation_id)
+
+
 def _message_recording_or_404(locale: str, key: str) -> tuple[FixedText, Recording]:
-    """The fixed text and its recording in a language, or 404 when either is missing."""
+    """The fixed text and this organisation's recording of it in a language, or 404 when either is missing."""
     text = _fixed_text_or_404(locale, key)
     recording = db.session.scalar(
-        select(Recording).where(Recording.message_key == text.key, Recording.language == locale))
+        _own_message_recordings().where(Recording.message_key == text.key, Recording.language == locale))
     if recording is None:
         abort(404)
     return text, recording
@@ -226,7 +233,8 @@ def _message_recording_or_404(locale: str, key: str) -> tuple[FixedText, Recordi
 def admin_recordings():
     counts = dict(db.session.execute(
         select(Recording.language, func.count(Recording.id))
-        .where(Recording.message_key.is_not(None)).group_by(Recording.language)
+        .where(Recording.message_key.is_not(None), Recording.organisation_id == g.user.organisation_id)
+        .group_by(Recording.language)
     ).all())
     audit("view_message_recordings")
     db.session.commit()
@@ -237,7 +245,7 @@ def admin_recordings():
 
 def _render_locale(locale: str, status: int = 200):
     recorded = {r.message_key: r for r in db.session.scalars(
-        select(Recording).where(Recording.message_key.is_not(None), Recording.language == locale))}
+        _own_message_recordings().where(Recording.language == locale))}
     return render_template("staff/admin_recordings_locale.html", locale=locale, texts=fixed_texts(locale),
                            recorded=recorded), status
 
@@ -261,8 +269,8 @@ def admin_recording_upload(locale: str, key: str):
         flash(_error_message(upload), "error")
         return _render_locale(locale, status=400)
     data, mime = upload
-    find = select(Recording).where(Recording.message_key == text.key, Recording.language == locale)
-    _save(find, data, mime, message_key=text.key, language=locale)
+    find = _own_message_recordings().where(Recording.message_key == text.key, Recording.language == locale)
+    _save(find, data, mime, message_key=text.key, language=locale, organisation_id=g.user.organisation_id)
     audit("record_message", target=f"message:{text.key}:{locale}")
     db.session.commit()
     flash(_("The recording is saved."), "info")
