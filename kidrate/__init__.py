@@ -101,12 +101,13 @@ def configure_rate_limits(app: Flask, settings: Settings) -> None:
 
 
 def configure_security(app: Flask, settings: Settings) -> None:
-    from . import security
+    from . import case_reads, security
 
     csrf.init_app(app)
     app.before_request(security.enforce_access)
     app.after_request(security.set_security_headers)
     security.configure_log_redaction(app)
+    case_reads.init_app(app)
 
 
 def configure_assets(app: Flask, settings: Settings) -> None:
