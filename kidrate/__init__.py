@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for step in (
         configure_settings,
+        configure_proxies,
         configure_encryption,
         configure_database,
         configure_i18n,
@@ -52,7 +53,10 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=1024 * 1024,
         MAX_FORM_MEMORY_SIZE=256 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
-        WTF_CSRF_SSL_STRICT=settings.https,
+        # Flask-WTF's strict check over HTTPS wants a same-origin Referer, which browsers never send here
+        # (Referrer-Policy: no-referrer, kept so a child's link never leaks): it would refuse every form.
+        # The token, tied to the signed session, and SameSite=Lax are the protection.
+        WTF_CSRF_SSL_STRICT=False,
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
         # A municipality's reviewed catalogues override the built-in ones (see catalogues.py).
         BABEL_TRANSLATION_DIRECTORIES=f"{PROJECT_ROOT / 'translations'};{settings.instance_path / 'translations'}",
@@ -60,6 +64,17 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+
+def configure_proxies(app: Flask, settings: Settings) -> None:
+    """Forwarded headers count only from the proxies the operator names (KIDRATE_TRUSTED_PROXIES hops in
+    front): then the client address and scheme the nearest of them saw replace the connection's. By
+    default none is trusted, so no client picks the address its rate limits count under."""
+    hops = settings.trusted_proxies
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def configure_encryption(app: Flask, settings: Settings) -> None:

@@ -46,6 +46,7 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "issue_password_reset": _l("Password reset link issued"),
         "totp_reset": _l("Two-factor sign-in reset by an administrator"),
         "sign_in_unlocked": _l("Sign-in lock lifted by an administrator"),
+        "end_sessions": _l("All sessions of a staff member ended by an administrator"),
         "create_unit": _l("Unit created"),
         "install_translation": _l("Translation catalogue installed"),
         "rotate_key": _l("Stored data encrypted again under a new key"),

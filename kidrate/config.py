@@ -52,6 +52,16 @@ def _positive_int(name: str, raw: str) -> int:
     return value
 
 
+def _non_negative_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be zero or more")
+    return value
+
+
 def _rate(name: str, raw: str) -> None:
     """A rate limit as Flask-Limiter reads it ("10 per minute", "100/hour; 1000/day"), checked at
     start-up rather than on the first request it would apply to."""
@@ -82,6 +92,9 @@ class Settings:
     redis_url: str = ""
     sign_in_limit: str = "10 per minute"
     child_limit: str = "60 per minute"
+    # How many proxies in front append to X-Forwarded-For (and set X-Forwarded-Proto): only their word
+    # counts. 0: forwarded headers are ignored, so a client cannot pick the address it is counted under.
+    trusted_proxies: int = 0
     # Encrypts the child's words and professionals' free text at rest (AES-GCM); older keys still
     # decrypt until `kidrate rotate-key` has re-encrypted everything with the current one.
     data_key: bytes = b""
@@ -138,6 +151,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         "redis_url": get("KIDRATE_REDIS_URL", ""),
         "sign_in_limit": get("KIDRATE_SIGN_IN_LIMIT", "10 per minute"),
         "child_limit": get("KIDRATE_CHILD_LIMIT", "60 per minute"),
+        "trusted_proxies": _non_negative_int("KIDRATE_TRUSTED_PROXIES", get("KIDRATE_TRUSTED_PROXIES", "0")),
         "retention_years": _positive_int("KIDRATE_RETENTION_YEARS", get("KIDRATE_RETENTION_YEARS", "5")),
         "audit_retention_years": _positive_int("KIDRATE_AUDIT_RETENTION_YEARS",
                                                get("KIDRATE_AUDIT_RETENTION_YEARS", "10")),
@@ -157,6 +171,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         raise ConfigError("KIDRATE_DEFAULT_LOCALE must be sv or en")
     _rate("KIDRATE_SIGN_IN_LIMIT", str(values["sign_in_limit"]))
     _rate("KIDRATE_CHILD_LIMIT", str(values["child_limit"]))
+    if isinstance(values["trusted_proxies"], bool) or not isinstance(values["trusted_proxies"], int) \
+            or values["trusted_proxies"] < 0:
+        raise ConfigError("KIDRATE_TRUSTED_PROXIES must be zero or more")
     if values["redis_url"] and not str(values["redis_url"]).startswith(("redis://", "rediss://", "redis+unix://")):
         raise ConfigError("KIDRATE_REDIS_URL must be a redis://, rediss:// or redis+unix:// address")
     if not values["secret_key"]:

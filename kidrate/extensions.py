@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -59,21 +58,14 @@ csrf = CSRFProtect()
 
 View = TypeVar("View", bound=Callable)
 LIMITER = "kidrate.limiter"
-_LOOPBACK = {"127.0.0.1", "::1"}
 
 
 def client_address() -> str:
-    """Whom a rate limit counts: the connecting address, or, when that is a proxy on this host (as
-    the README's deployment has it), the address the proxy appended last to X-Forwarded-For.
+    """Whom a rate limit counts: the client's address as the app sees it. Behind proxies that the
+    operator has named (KIDRATE_TRUSTED_PROXIES), ProxyFix has already put the address the nearest of
+    them saw there; X-Forwarded-For is never read here, or a client could pick its own count.
     Never the path: a child's link must not become a key in the store or a log."""
-    remote = request.remote_addr or ""
-    if remote in _LOOPBACK:
-        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass
-    return remote or "unknown"
+    return request.remote_addr or "unknown"
 
 
 class _NoClientAddress(logging.Filter):
@@ -116,6 +108,12 @@ class RateLimits:
         from .staff import bp as staff_bp
 
         redis = bool(settings.redis_url)
+        if settings.production and not redis:
+            # Said at every start, in every process: with several, each counts alone (gunicorn_conf.py
+            # refuses more than one worker in this case).
+            app.logger.warning(
+                "KIDRATE_REDIS_URL is not set: this process counts rate limits on its own, so a client gets "
+                "the sign-in and child limits once per process. Set KIDRATE_REDIS_URL, or run one process.")
         limiter = Limiter(
             key_func=client_address,
             storage_uri=settings.redis_url or "memory://",

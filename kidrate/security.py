@@ -1,22 +1,26 @@
-"""Security in one place: who may reach which route and case, response headers, the audit trail,
-and keeping tokens out of logs."""
+"""Security in one place: who may reach which route and case, staff sessions, response headers, the
+audit trail, and keeping tokens out of logs."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from . import audit as _audit_log  # noqa: F401  (installs the append-only guard on every session)
+from . import links, tablet
 from .extensions import db
-from .models import AuditEvent, Case, User
+from .models import AuditEvent, Case, ChildLink, StaffSession, User, utcnow
 
 View = TypeVar("View", bound=Callable)
 
@@ -40,25 +44,116 @@ def allow(*roles: str) -> Callable[[View], View]:
     return mark
 
 
+# --- Staff sessions: a server-side identity for every signed-in browser ----------------------------
+#
+# The signed cookie holds a random token ("sid"); the database holds only its SHA-256, in a
+# StaffSession row. The row is the authority: once it has ended (sign-out, idle, deactivation, a new
+# password, a two-factor change, the tablet hand-over, an admin), no copy of the cookie works again.
+
+SESSION_TOKEN_BYTES = 32
+# last_seen_at is written at most this often: not a database write on every request.
+SEEN_WRITE_EVERY = timedelta(seconds=60)
+# The staff blueprint installs the locked page's renderer here (staff/tablet.py), so that this access
+# layer need not import a view module.
+LOCKED_PAGE = "kidrate.locked_page"
+
+
 def session_fingerprint(user: User) -> str:
     """Binds a signed-in session to the account's current password and state (two-factor included):
-    change any of them and every other session of that account ends."""
+    change any of them, even outside the app, and every other session of that account ends."""
     material = f"{user.id}:{user.password_hash}:{user.active}:{user.role}:{user.totp_enabled_at is not None}"
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def sign_in(user: User) -> None:
+def _session_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_staff_session(user: User, *, locked: bool = False, hand_over_link_id: int | None = None) -> StaffSession:
+    token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+    row = StaffSession(user_id=user.id, token_hash=_session_token_hash(token), locked=locked,
+                       hand_over_link_id=hand_over_link_id)
+    db.session.add(row)
+    session["sid"] = token
+    g.staff_session = row
+    return row
+
+
+def current_staff_session() -> StaffSession | None:
+    """The live session row this request's cookie names (looked up once per request), or None."""
+    if "staff_session" not in g:
+        token, uid = session.get("sid"), session.get("uid")
+        row = None
+        if isinstance(token, str) and token and isinstance(uid, int):
+            row = db.session.scalar(select(StaffSession).where(StaffSession.token_hash == _session_token_hash(token)))
+        g.staff_session = row if row is not None and row.ended_at is None and row.user_id == uid else None
+    return g.staff_session
+
+
+def end_staff_session(row: StaffSession, reason: str) -> None:
+    """End a session for good. The child's link of a tablet hand-over dies with it unless it has been
+    answered: it stays in the device's history. Not committed."""
+    if row.ended_at is not None:
+        return
+    row.ended_at = utcnow()
+    row.end_reason = reason
+    link = db.session.get(ChildLink, row.hand_over_link_id) if row.hand_over_link_id is not None else None
+    if link is not None and links.revoke(link):
+        actor = g.get("user")
+        audit("revoke_link", case_id=link.round.case_id, target=f"link:{link.id}",
+              user_id=actor.id if actor is not None else row.user_id)
+    if g.get("staff_session") is row:
+        g.staff_session = None
+
+
+def end_sessions_of(user: User, reason: str, *, keep_current: bool = False) -> int:
+    """End every live session of the user, on every device (with keep_current, all but this
+    request's own). How many ended. Not committed."""
+    keep = current_staff_session() if keep_current else None
+    rows = db.session.scalars(
+        select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    ).all()
+    ending = [row for row in rows if row is not keep]
+    for row in ending:
+        end_staff_session(row, reason)
+    return len(ending)
+
+
+def sign_out_session(reason: str = "sign_out") -> None:
+    """End this browser's session, on the server and in the cookie. Not committed."""
+    row = current_staff_session()
+    if row is not None:
+        end_staff_session(row, reason)
     session.clear()
+
+
+def sign_in(user: User) -> None:
+    """A fresh session for the user, row and cookie; whatever session this browser held ends (no
+    fixation). Not committed."""
+    sign_out_session("signed_in_again")
     session["uid"] = user.id
     session["fp"] = session_fingerprint(user)
     session["seen"] = int(time.time())
     session["locale"] = user.locale
     session.permanent = True
+    _new_staff_session(user)
 
 
-def keep_signed_in(user: User) -> None:
-    """After the user changed their own two-factor state: this session goes on, the others end."""
+def restart_session(user: User, reason: str, *, locked: bool = False,
+                    hand_over_link_id: int | None = None) -> StaffSession:
+    """The same user goes on in a new session row and the current one ends, so that a copy of the
+    cookie taken before is dead (the tablet hand-over, and unlocking after it). Not committed."""
+    row = current_staff_session()
+    if row is not None:
+        end_staff_session(row, reason)
+    return _new_staff_session(user, locked=locked, hand_over_link_id=hand_over_link_id)
+
+
+def keep_signed_in(user: User, reason: str = "two_factor") -> None:
+    """After the user changed their own two-factor state: this session goes on, the others end.
+    Not committed."""
     session["fp"] = session_fingerprint(user)
+    end_sessions_of(user, reason, keep_current=True)
 
 
 # Between the password and the second step (a code, or setting up two-factor where it is required)
@@ -67,7 +162,7 @@ PENDING_SECONDS = {"code": 5 * 60, "enrol": 15 * 60}  # setting up includes inst
 
 
 def begin_second_step(user: User, step: str, target: str | None) -> None:
-    session.clear()
+    sign_out_session("signed_in_again")
     session["pending"] = {"uid": user.id, "fp": session_fingerprint(user), "step": step,
                           "at": int(time.time()), "next": target}
     session["locale"] = user.locale
@@ -103,16 +198,64 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _gone_idle(row: StaffSession) -> bool:
+    """Unused for longer than the idle limit by the server's record; the cookie's own record (exact to
+    the second, while the server's is written once a minute) counts too."""
+    limit = current_app.config["KIDRATE"].idle_minutes * 60
+    seen = session.get("seen")
+    if isinstance(seen, int) and time.time() - seen > limit:
+        return True
+    return (utcnow() - row.last_seen_at).total_seconds() > limit
+
+
+def _sign_out_idle(row: StaffSession) -> None:
+    end_staff_session(row, "idle")
+    db.session.commit()
+    session.clear()
+    flash(_("You were signed out after a period of inactivity."), "info")
+
+
 def _current_user() -> User | None:
-    uid = session.get("uid")
-    if not isinstance(uid, int):
+    """The signed-in user, if the cookie names a live session of an account unchanged since. A
+    session that has gone idle, or whose account changed, ends here for good."""
+    row = current_staff_session()
+    if row is None:
         return None
-    user = db.session.get(User, uid)
-    if user is None or not user.active or session.get("fp") != session_fingerprint(user):
+    user = db.session.get(User, row.user_id)
+    if (user is None or not user.active or session.get("fp") != session_fingerprint(user)
+            # a session from before two-factor was required: sign in again, and set it up
+            or (current_app.config["KIDRATE"].require_totp and user.totp_enabled_at is None)):
+        end_staff_session(row, "account_changed")
+        db.session.commit()
         return None
-    if current_app.config["KIDRATE"].require_totp and user.totp_enabled_at is None:
-        return None  # a session from before two-factor was required: sign in again, and set it up
+    if _gone_idle(row):
+        _sign_out_idle(row)
+        return None
+    if not row.locked:  # tries at unlocking do not keep a locked session alive
+        session["seen"] = int(time.time())
+        now = utcnow()
+        if now - row.last_seen_at >= SEEN_WRITE_EVERY:
+            row.last_seen_at = now
+            db.session.commit()
     return user
+
+
+def _while_locked(endpoint: str) -> Response | None:
+    """The device is in a child's hands (the tablet hand-over): every staff page, public ones too,
+    shows only the locked page until the therapist's password is given. A locked session that has
+    gone idle is signed out instead, and the child's link ends with it."""
+    row = current_staff_session()
+    if row is None or not row.locked:
+        return None
+    if _gone_idle(row):
+        _sign_out_idle(row)
+        return None
+    if tablet.open_while_locked(endpoint):
+        return None
+    locked_page = current_app.extensions.get(LOCKED_PAGE)
+    if locked_page is None:
+        abort(423)
+    return locked_page()
 
 
 def enforce_access() -> Response | None:
@@ -122,31 +265,20 @@ def enforce_access() -> Response | None:
     if endpoint is None or endpoint == "static":
         return None
     view = current_app.view_functions.get(endpoint)
-    if session.get("locked") and request.blueprint == "staff":
-        # The device is in a child's hands (staff/tablet.py): every staff page, public ones too,
-        # shows only the locked page until the therapist's password is given.
-        from .staff.tablet import while_locked
-
-        locked = while_locked(endpoint)
+    if request.blueprint == "staff":
+        locked = _while_locked(endpoint)
         if locked is not None:
             return locked
     if view is not None and getattr(view, "kidrate_public", False):
         return None
 
     user = _current_user()
-    idle_limit = current_app.config["KIDRATE"].idle_minutes * 60
-    seen = session.get("seen")
-    if user is not None and isinstance(seen, int) and time.time() - seen > idle_limit:
-        session.clear()
-        flash(_("You were signed out after a period of inactivity."), "info")
-        user = None
     if user is None:
         session.pop("uid", None)
+        session.pop("sid", None)
         if request.method == "GET":
             return redirect(url_for("staff.sign_in", next=request.path))
         abort(401)
-    if not session.get("locked"):  # tries at unlocking do not keep a locked session alive
-        session["seen"] = int(time.time())
     g.user = user
 
     roles = getattr(view, "kidrate_roles", None)

@@ -52,6 +52,7 @@ MATRIX = {
     "staff.admin_user_active": {"admin"},
     "staff.admin_user_two_factor_reset": {"admin"},
     "staff.admin_user_unlock": {"admin"},
+    "staff.admin_user_end_sessions": {"admin"},
     "staff.admin_units": {"admin"},
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},

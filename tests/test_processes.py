@@ -63,6 +63,7 @@ def cluster(app, tmp_path_factory):
             KIDRATE_DATA_KEY=base64.urlsafe_b64encode(settings.data_key).decode(),
             KIDRATE_INSTANCE_PATH=str(tmp_path_factory.mktemp("proc-instance")),
             KIDRATE_CHILD_LIMIT=f"{CHILD_LIMIT} per minute", KIDRATE_SIGN_IN_LIMIT="1000 per minute",
+            KIDRATE_TRUSTED_PROXIES="1",  # the tests' own X-Forwarded-For, as from a proxy, gives addresses apart
             **({} if redis_down else {"KIDRATE_REDIS_URL": REDIS_URL}),
         )
         run_cli(env, "db", "upgrade")
@@ -191,8 +192,8 @@ def on_the_wire(path: str, *headers: str, body: bytes = b"", method: str = "POST
 def test_malformed_requests_on_the_wire_get_4xx_and_leave_no_error_in_the_log(fresh_limits):
     """Through gunicorn's own parser and the app: what an attacker or a broken client can put on the
     wire is answered 4xx, no request ends in the app's "unhandled error", and the server keeps serving.
-    Each request comes from an address of its own (X-Forwarded-For from loopback), so that no rate
-    limit answers in the app's place."""
+    Each request comes from an address of its own (X-Forwarded-For, trusted through
+    KIDRATE_TRUSTED_PROXIES=1), so that no rate limit answers in the app's place."""
     a, _b = fresh_limits["ports"]
     token, _ids = fresh_limits["links"][3]  # live: the JSON body reaches the form check
     form = "Content-Type: application/x-www-form-urlencoded"

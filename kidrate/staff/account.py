@@ -23,12 +23,14 @@ from ..security import (
     allow,
     audit,
     begin_second_step,
+    end_sessions_of,
     keep_signed_in,
     pending_target,
     pending_user,
     public,
     safe_next,
     sign_in,
+    sign_out_session,
 )
 from . import bp
 from .forms import CodeForm, EmptyForm, EnrolForm, ProfileForm, SetPasswordForm, SignInForm
@@ -136,9 +138,11 @@ def sign_in_page():
             target = safe_next(request.args.get("next"))
             if user.totp_enabled_at is not None:
                 begin_second_step(user, "code", target)
+                db.session.commit()
                 return redirect(url_for("staff.sign_in_code"))
             if current_app.config["KIDRATE"].require_totp:
                 begin_second_step(user, "enrol", target)
+                db.session.commit()
                 return redirect(url_for("staff.sign_in_enrol"))
             return _complete_sign_in(user, target, "password")
         elif user is not None:
@@ -192,7 +196,8 @@ def sign_in_enrol():
 def sign_in_cancel():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    session.clear()
+    sign_out_session("signed_in_again")
+    db.session.commit()
     return redirect(url_for("staff.sign_in"))
 
 
@@ -201,7 +206,8 @@ def sign_in_cancel():
 def sign_out():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    session.clear()
+    sign_out_session()  # ends the session on the server: a copy of the cookie is dead too
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("staff.sign_in"))
 
@@ -226,6 +232,7 @@ def _enrolment(user: User, *, forced: bool):
             audit("totp_enrolled", user_id=user.id)
             if forced:
                 target = pending_target()
+                end_sessions_of(user, "two_factor")
                 _start_session(user, "totp")
             else:
                 target = None
@@ -324,8 +331,9 @@ def _set_password_via_link(token: str, purpose: str):
     if form.validate_on_submit():
         user.password_hash = hash_password(form.password.data)
         audit("password_set", user_id=user.id, target=purpose)
+        end_sessions_of(user, "password")
+        sign_out_session("password")
         db.session.commit()
-        session.clear()
         flash(_("Your password is set. Sign in with it."), "info")
         return redirect(url_for("staff.sign_in"))
     status = 400 if request.method == "POST" else 200

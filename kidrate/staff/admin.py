@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import ngettext
+from sqlalchemy import func, select
 
 from ..accounts import account_link_token
 from ..extensions import db
-from ..models import Unit, User, utcnow
-from ..security import allow, audit, keep_signed_in
+from ..models import StaffSession, Unit, User, utcnow
+from ..security import allow, audit, end_sessions_of, keep_signed_in
 from . import bp
 from .forms import EmptyForm, NewUserForm, UnitForm
 
@@ -40,7 +43,20 @@ def admin_users():
     users = list(db.session.scalars(
         select(User).where(User.organisation_id == g.user.organisation_id).order_by(User.username)
     ))
-    return render_template("staff/admin_users.html", users=users, empty_form=EmptyForm(), now=utcnow())
+    return render_template("staff/admin_users.html", users=users, empty_form=EmptyForm(), now=utcnow(),
+                           live_sessions=_live_sessions_by_user())
+
+
+def _live_sessions_by_user() -> dict[int, int]:
+    """Sessions not ended and not gone idle, per user of the admin's organisation."""
+    idle_since = utcnow() - timedelta(minutes=current_app.config["KIDRATE"].idle_minutes)
+    rows = db.session.execute(
+        select(StaffSession.user_id, func.count()).join(User, User.id == StaffSession.user_id)
+        .where(User.organisation_id == g.user.organisation_id, StaffSession.ended_at.is_(None),
+               StaffSession.last_seen_at > idle_since)
+        .group_by(StaffSession.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -93,6 +109,8 @@ def admin_user_active(user_id: int):
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("staff.admin_users"))
     user.active = not user.active
+    if not user.active:  # ended for good: reactivating the account revives none of them
+        end_sessions_of(user, "deactivated")
     audit("activate_user" if user.active else "deactivate_user", target=f"user:{user.id}")
     db.session.commit()
     return redirect(url_for("staff.admin_users"))
@@ -102,7 +120,7 @@ def admin_user_active(user_id: int):
 @allow("admin")
 def admin_user_two_factor_reset(user_id: int):
     """A lost phone: the user sets two-factor up again at their next sign-in (where it is required)
-    or from their account page. Their sessions end, since the fingerprint covers two-factor."""
+    or from their account page. Their sessions end (an admin resetting their own keeps this one)."""
     user = _user_in_org(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -113,8 +131,32 @@ def admin_user_two_factor_reset(user_id: int):
     audit("totp_reset", target=f"user:{user.id}")
     if user.id == g.user.id:
         keep_signed_in(user)
+    else:
+        end_sessions_of(user, "two_factor")
     db.session.commit()
     flash(_("Two-factor sign-in for %(name)s is reset.", name=user.display_name), "info")
+    return redirect(url_for("staff.admin_users"))
+
+
+@bp.post("/admin/users/<int:user_id>/sessions/end")
+@allow("admin")
+def admin_user_end_sessions(user_id: int):
+    """Sign a user out everywhere (a lost or shared device): every session of theirs ends at once. An
+    admin ending their own keeps the one they are using."""
+    user = _user_in_org(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    own = user.id == g.user.id
+    ended = end_sessions_of(user, "admin", keep_current=own)
+    audit("end_sessions", target=f"user:{user.id}")
+    db.session.commit()
+    if own:
+        flash(ngettext("%(num)s other session of yours is ended.", "%(num)s other sessions of yours are ended.",
+                       ended), "info")
+    else:
+        flash(ngettext("%(name)s is signed out everywhere (%(num)s session ended).",
+                       "%(name)s is signed out everywhere (%(num)s sessions ended).", ended,
+                       name=user.display_name), "info")
     return redirect(url_for("staff.admin_users"))
 
 

@@ -1,14 +1,18 @@
 """Handing this device to the child: the therapist opens the due round's questions on their own
 signed-in device, and the staff side stays locked until the therapist's password is given again.
 
-The lock lives in the signed session cookie (see kidrate/tablet.py for the rules and
-security.enforce_access for where it is enforced): changing the cookie also keeps Chromium from
-showing a staff page again out of its back/forward cache.
+The lock, and the link the hand-over opened, live in the session's row on the server (StaffSession;
+see kidrate/tablet.py for the rules and security.enforce_access for where the lock is enforced). The
+hand-over starts a new session row and unlocking another: a copy of the cookie from before either is
+dead, and the changed cookie also keeps Chromium from showing a staff page again out of its
+back/forward cache. When the locked session ends (unlocked, five wrong passwords, idle), its link
+ends too if the child has not answered.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
@@ -25,7 +29,7 @@ from ..accounts import check_password
 from ..extensions import db, rate_limits
 from ..i18n import available_child_locales
 from ..models import AuditEvent, ChildLink
-from ..security import allow, audit, case_or_404
+from ..security import LOCKED_PAGE, allow, audit, case_or_404, current_staff_session, restart_session, sign_out_session
 from ..vocab import ROUND_ORDER
 from . import bp
 
@@ -43,18 +47,10 @@ def locked_page(form: UnlockForm | None = None, *, status: int = 423, error: str
     return render_template("staff/locked.html", form=form or UnlockForm(), error=error), status
 
 
-def while_locked(endpoint: str | None):
-    """Called by security.enforce_access for staff endpoints while the session is locked: the locked
-    page, or None where the request may go on (the unlock form; a session that has gone idle,
-    which is then signed out)."""
-    seen = session.get("seen")
-    idle_limit = current_app.config["KIDRATE"].idle_minutes * 60
-    if not isinstance(seen, int) or time.time() - seen > idle_limit:
-        session.clear()
-        return None
-    if tablet.open_while_locked(endpoint):
-        return None
-    return locked_page()
+@bp.record_once
+def _install_locked_page(state) -> None:
+    # security.enforce_access shows this page for every staff address while the session is locked.
+    state.app.extensions[LOCKED_PAGE] = locked_page
 
 
 def _refuse(case, reason: str):
@@ -84,55 +80,46 @@ def hand_over(case_id: int, kind: str):
     language = case.child_language if case.child_language in available else "sv"
     link, token = links.issue(db.session, rating_round, language=language, created_by_id=g.user.id,
                               days=tablet.HAND_OVER_LINK_DAYS)
+    link.expires_at = tablet.hand_over_link_expiry(link.created_at, link.expires_at,
+                                                   current_app.config["KIDRATE"].idle_minutes)
     if rating_round.answered_how is None:
         rating_round.answered_how = "with_therapist"
     db.session.flush()
     audit("hand_over_device", case_id=case.id, target=f"{kind}:link:{link.id}")
+    # A new, locked session: a copy of the cookie taken before the hand-over reaches nothing.
+    restart_session(g.user, "hand_over", locked=True, hand_over_link_id=link.id)
     db.session.commit()
-    session["locked"] = True
-    session["locked_at"] = int(time.time())
-    session["locked_case"] = case.id
-    session["locked_link"] = link.id
     session.pop("unlock_failures", None)
     # The token is in this one redirect, to this device, and nowhere else.
     return redirect(url_for("child.questions", token=token), code=303)
 
 
-def _failures_logged_since_lock() -> int:
-    since = tablet.locked_since(session.get("locked_at"))
-    if since is None:
-        return 0
+def _failures_logged_since(locked_at: datetime) -> int:
     return db.session.scalar(
         select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.user_id == g.user.id, AuditEvent.action == "unlock_failed", AuditEvent.at >= since)
+            AuditEvent.user_id == g.user.id, AuditEvent.action == "unlock_failed", AuditEvent.at >= locked_at)
     ) or 0
-
-
-def _locked_case_id() -> int | None:
-    case_id = session.get("locked_case")
-    return case_id if isinstance(case_id, int) and not isinstance(case_id, bool) else None
 
 
 @bp.post("/unlock")
 @allow("therapist")
 @rate_limits.sign_in  # a password form: counted like sign-in, besides the failures that sign out
 def unlock():
-    if not session.get("locked"):
+    locked = current_staff_session()
+    if locked is None or not locked.locked:
         return redirect(url_for("staff.home"))
     form = UnlockForm()
     if not form.validate_on_submit():
         return locked_page(form, status=400)
-    case_id = _locked_case_id()
+    link = db.session.get(ChildLink, locked.hand_over_link_id) if locked.hand_over_link_id is not None else None
+    case_id = link.round.case_id if link is not None else None
     if check_password(g.user, form.password.data):
-        link_id = session.get("locked_link")
-        link = db.session.get(ChildLink, link_id) if isinstance(link_id, int) else None
-        # The link opened on this device stays in its history: unanswered, it must not outlive the lock.
-        if link is not None and link.round.case_id == case_id and links.revoke(link):
-            audit("revoke_link", case_id=case_id, target=f"link:{link.id}")
+        # The locked session ends (and its link, unanswered, with it: the link stays in the device's
+        # history); the therapist goes on in a new one.
+        restart_session(g.user, "unlock")
         audit("unlock_device", case_id=case_id)
         db.session.commit()
-        for key in tablet.SESSION_KEYS:
-            session.pop(key, None)
+        session.pop("unlock_failures", None)
         session["seen"] = int(time.time())
         if case_id is None:
             return redirect(url_for("staff.home"))
@@ -140,12 +127,12 @@ def unlock():
 
     audit("unlock_failed", case_id=case_id)
     db.session.commit()
-    failures = tablet.failures_so_far(session.get("unlock_failures"), _failures_logged_since_lock())
+    failures = tablet.failures_so_far(session.get("unlock_failures"), _failures_logged_since(locked.created_at))
     left = tablet.tries_left(failures)
     if left == 0:
         audit("unlock_signed_out", case_id=case_id)
+        sign_out_session("unlock_failed")
         db.session.commit()
-        session.clear()
         flash(_("You were signed out after too many wrong passwords."), "error")
         return redirect(url_for("staff.sign_in"))
     session["unlock_failures"] = failures
