@@ -372,15 +372,22 @@ def set_security_headers(response: Response) -> Response:
 
 # --- Tokens never reach a log ------------------------------------------------------------------
 
-_TOKEN_PATH = re.compile(r"/(r|invite|reset)/[^\s\"?/]+")
+# A token in a path (/r/…, /staff/invite/…, /staff/reset/…), also inside a query value, plain or
+# %-encoded (?next=%2Fr%2F…); and the value of any query parameter whose name holds "token".
+_TOKEN_PATH = re.compile(r"/(r|invite|reset)/[^\s\"?/&#]+")
+_TOKEN_PATH_ENCODED = re.compile(r"%2F(r|invite|reset)%2F[^\s\"?/&#%]+", re.IGNORECASE)
+_TOKEN_PARAMETER = re.compile(r"(?<![^\s\"?&;])([^\s\"?&;=#]*token[^\s\"?&;=#]*=)[^\s\"&;#]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(lambda m: f"/{m.group(1)}/[redacted]", text)
+    text = _TOKEN_PATH.sub(lambda m: f"/{m.group(1)}/[redacted]", text)
+    text = _TOKEN_PATH_ENCODED.sub(lambda m: f"%2F{m.group(1)}%2F[redacted]", text)
+    return _TOKEN_PARAMETER.sub(lambda m: f"{m.group(1)}[redacted]", text)
 
 
 class RedactTokens(logging.Filter):
-    """Rewrites log records so that a link's token (in /r/…, /invite/…, /reset/…) never reaches a log."""
+    """Rewrites log records so that a link's token (in /r/…, /invite/…, /reset/…, or a token= query
+    parameter) never reaches a log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
