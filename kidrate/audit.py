@@ -47,6 +47,8 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "totp_reset": _l("Two-factor sign-in reset by an administrator"),
         "sign_in_unlocked": _l("Sign-in lock lifted by an administrator"),
         "end_sessions": _l("All sessions of a staff member ended by an administrator"),
+        "grant_record_export": _l("Record-level exports allowed for an analyst"),
+        "revoke_record_export": _l("Record-level exports withdrawn from an analyst"),
         "create_unit": _l("Unit created"),
         "install_translation": _l("Translation catalogue installed"),
         "rotate_key": _l("Stored data encrypted again under a new key"),

@@ -53,6 +53,7 @@ MATRIX = {
     "staff.admin_user_two_factor_reset": {"admin"},
     "staff.admin_user_unlock": {"admin"},
     "staff.admin_user_end_sessions": {"admin"},
+    "staff.admin_user_record_export": {"admin"},
     "staff.admin_units": {"admin"},
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},
@@ -74,7 +75,7 @@ MATRIX = {
     "staff.unlock": {"t1", "t2"},
     "staff.admin_sux": {"admin"},
     "staff.sux_page": {"analyst", "admin"},
-    "staff.sux_export": {"analyst", "admin"},
+    "staff.sux_export": {"analyst"},  # and only with the permission (test_record_export.py)
     "staff.report": {"analyst"},
     "staff.report_csv_download": {"analyst"},
     "staff.report_xlsx_download": {"analyst"},

@@ -390,7 +390,7 @@ def test_a_file_over_5_mb_is_refused(app, make, client):
 
 def test_analyst_downloads_the_export(app, make, client):
     closed_native_case(make)
-    make.user("analyst", username="analyst")
+    make.user("analyst", username="analyst", may_export_records=True)
     sign_in(client, "analyst")
     assert client.get("/staff/sux").status_code == 200
     response = client.get("/staff/sux/export.csv?from=2000-01-01")
@@ -406,7 +406,7 @@ def test_analyst_downloads_the_export(app, make, client):
 @pytest.mark.parametrize("query", ["from=yesterday", "to=2024-02-30", "from=2024-05-01&to=2024-04-01",
                                    "from=20240101"])
 def test_bad_export_dates_are_a_clear_400(app, make, client, query):
-    make.user("analyst", username="analyst")
+    make.user("analyst", username="analyst", may_export_records=True)
     sign_in(client, "analyst")
     response = client.get(f"/staff/sux/export.csv?{query}")
     assert response.status_code == 400 and 'class="error"' in response.text
@@ -419,7 +419,7 @@ def test_the_export_holds_only_the_own_organisations_cases(app, make, client):
     db.session.add(other)
     db.session.flush()
     db.session.add(User(organisation_id=other.id, username="other-analyst", display_name="A", role="analyst",
-                        password_hash=db.session.scalar(select(User.password_hash).limit(1))))
+                        may_export_records=True, password_hash=db.session.scalar(select(User.password_hash).limit(1))))
     db.session.commit()
     sign_in(client, "other-analyst")
     text = client.get("/staff/sux/export.csv").data.decode("utf-8-sig")

@@ -175,6 +175,31 @@ def admin_user_unlock(user_id: int):
     return redirect(url_for("staff.admin_users"))
 
 
+@bp.post("/admin/users/<int:user_id>/record-export")
+@allow("admin")
+def admin_user_record_export(user_id: int):
+    """Allow (?allow=1) or withdraw (?allow=0) an analyst's downloads of record-level exports (SU-X: a row
+    per case). The admin grants it and never holds it; only an analyst can. The wanted state is in the
+    address, so a form sent twice does not undo itself."""
+    user = _user_in_org(user_id)
+    wanted = request.args.get("allow")
+    if not EmptyForm().validate_on_submit() or wanted not in {"0", "1"}:
+        abort(400)
+    if user.role != "analyst":
+        flash(_("Only analysts can be allowed record-level exports."), "error")
+        return redirect(url_for("staff.admin_users"))
+    allow_export = wanted == "1"
+    if user.may_export_records != allow_export:
+        user.may_export_records = allow_export
+        audit("grant_record_export" if allow_export else "revoke_record_export", target=f"user:{user.id}")
+        db.session.commit()
+    if allow_export:
+        flash(_("%(name)s may download record-level exports.", name=user.display_name), "info")
+    else:
+        flash(_("%(name)s may no longer download record-level exports.", name=user.display_name), "info")
+    return redirect(url_for("staff.admin_users"))
+
+
 @bp.route("/admin/units", methods=["GET", "POST"])
 @allow("admin")
 def admin_units():

@@ -1,11 +1,12 @@
-"""SU-X 2021 files: the admin imports a municipality's history; analysts and admins download the
-pseudonymised record-level export for regional R&D units."""
+"""SU-X 2021 files: the admin imports a municipality's history; an analyst whom an admin has allowed
+record-level exports (User.may_export_records) downloads the pseudonymised export, a row per closed
+case, for regional R&D units. Admins grant that permission and never hold it."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,7 +18,7 @@ from wtforms import BooleanField, SelectField
 from .. import sux
 from ..extensions import db
 from ..importing import ImportRefused, export_sux, import_sux
-from ..models import Unit
+from ..models import Unit, User
 from ..security import allow, audit
 from . import attachment, bp
 
@@ -104,15 +105,23 @@ def _day(name: str) -> tuple[date | None, bool]:
         return None, False
 
 
+def may_export_records(user: User) -> bool:
+    """Record-level data (age, gender, problem areas, dates, closure per case) leaves only through an
+    analyst who holds the named permission; the group report, suppressed, needs none."""
+    return user.role == "analyst" and user.may_export_records
+
+
 @bp.get("/sux")
 @allow("analyst", "admin")
 def sux_page():
-    return render_template("staff/sux.html", error=None)
+    return render_template("staff/sux.html", error=None, may_export=may_export_records(g.user))
 
 
 @bp.get("/sux/export.csv")
-@allow("analyst", "admin")
+@allow("analyst")
 def sux_export():
+    if not may_export_records(g.user):
+        abort(403)
     (first, ok_from), (last, ok_to) = _day("from"), _day("to")
     error = None
     if not (ok_from and ok_to):
@@ -120,7 +129,7 @@ def sux_export():
     elif first and last and last < first:
         error = _("The end date is before the start date.")
     if error:
-        return render_template("staff/sux.html", error=error), 400
+        return render_template("staff/sux.html", error=error, may_export=True), 400
     text, count = export_sux(db.session, g.user.organisation_id, current_app.config["SECRET_KEY"], first, last)
     audit("export_sux", target=f"{first or ''}..{last or ''}:{count}")
     db.session.commit()
