@@ -199,6 +199,22 @@ def test_admin_cannot_reach_users_of_another_organisation(app, world):
     assert db.session.scalar(select(User.active).where(User.username == "outsider")) is True
 
 
+def test_a_username_held_in_another_organisation_gets_the_same_answer_as_one_held_here(app, world):
+    """Usernames are unique across the installation (sign-in asks for nothing else), so an admin learns
+    that a name is held; the answer never says whether here or elsewhere (SECURITY.md)."""
+    client = app.test_client()
+    sign_in(client, "admin")
+    answers = []
+    for taken in ("sw_b", "outsider"):
+        token = csrf_token(client.get("/staff/admin/users/new").text)
+        response = client.post("/staff/admin/users/new", data={
+            "csrf_token": token, "username": taken, "display_name": "New", "role": "analyst", "unit": "0"})
+        assert response.status_code == 400 and "The username is taken." in response.text
+        answers.append(response.text.replace(csrf_token(response.text), "").replace(taken, "NAME"))
+    assert answers[0] == answers[1]
+    assert db.session.scalar(select(User.id).where(User.display_name == "New")) is None
+
+
 def test_a_therapist_sees_a_case_only_once_it_is_handed_over(app, make):
     sw = make.user("social_worker", username="sw")
     t = make.user("therapist", username="t")
