@@ -97,6 +97,7 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
     app.extensions["kidrate.child_locales"] = catalogues.child_locales(overrides)
     app.extensions["kidrate.child_drafts"] = catalogues.draft_child_locales(overrides)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.configure_catalogues(app)  # an organisation's own catalogues; catalogue text always escaped
     app.jinja_env.globals.update(
         html_lang=i18n.html_lang,
         text_direction=i18n.text_direction,

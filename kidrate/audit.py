@@ -51,6 +51,7 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "revoke_record_export": _l("Record-level exports withdrawn from an analyst"),
         "create_unit": _l("Unit created"),
         "install_translation": _l("Translation catalogue installed"),
+        "remove_translation": _l("Translation catalogue removed"),
         "rotate_key": _l("Stored data encrypted again under a new key"),
         "view_message_recordings": _l("Recordings of fixed messages viewed"),
         "record_message": _l("Fixed message recorded"),

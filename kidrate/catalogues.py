@@ -1,10 +1,18 @@
-"""Translation catalogues: the built-in ones, a municipality's reviewed overrides, their review state
-and how complete they are.
+"""Translation catalogues: the built-in ones, the installation's and an organisation's reviewed
+overrides, their review state and how complete they are.
 
-A municipality overrides a catalogue without changing code by putting a reviewed `.po` file in
-`<instance>/translations/<locale>/LC_MESSAGES/<domain>.po`. At start-up each override is checked and
-compiled; a message whose placeholders or markup differ from the source is dropped (the built-in
-translation stays), so a broken override can never break a page.
+Two layers replace a built-in catalogue without changing code:
+
+- The installation's operator (shell access) puts a reviewed `.po` file in
+  `<instance>/translations/<locale>/LC_MESSAGES/<domain>.po`; it is checked and compiled at start-up
+  and serves every organisation.
+- An organisation's admin uploads one on the Translations page; it is stored in the database
+  (OrganisationCatalogue) and serves that organisation's staff and the children of its cases only,
+  with the installation's catalogue behind it for anything it leaves out.
+
+Either way a message whose placeholders or markup differ from the source is dropped (the translation
+beneath it stays), so a broken override can never break a page; and catalogue text is always escaped
+when a page shows it (kidrate/i18n.py).
 """
 
 from __future__ import annotations
@@ -12,14 +20,22 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
+from babel.support import NullTranslations, Translations
+from flask import g
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import PROJECT_ROOT
+from .extensions import db
 from .i18n import CHILD_LOCALES, STAFF_LOCALES
+from .models import OrganisationCatalogue
 
 BUILT_IN = PROJECT_ROOT / "translations"
 SOURCE_LOCALE = "en"
@@ -27,7 +43,9 @@ SOURCE_LOCALE = "en"
 DOMAINS = {"child": CHILD_LOCALES, "messages": STAFF_LOCALES}
 REVIEW_STATE = re.compile(r"^#\s*Review-State:\s*(\w+)", re.MULTILINE)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
-TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+# Markup, closed or not: a browser opens a tag at `<` followed by a letter, `/`, `!` or `?`, and an
+# unterminated `<meta http-equiv=... ` is a tag too (it runs on into the page's own markup).
+TAG = re.compile(r"<[a-zA-Z/!?][^>]*>?")
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +57,10 @@ class CatalogueStatus:
     state: str  # "source", "reviewed", "draft", "unknown" or "missing"
     translated: int
     total: int
-    overridden: bool
+    # Whose catalogue is in use: "source", "built_in", "installation" (the instance folder) or
+    # "organisation" (the organisation's own, own_id its row).
+    origin: str
+    own_id: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -72,8 +93,9 @@ def translation_fits(source: str, translated: str) -> bool:
 
 
 def _checked(catalog: Catalog) -> tuple[Catalog, int]:
-    """The catalogue without messages that do not fit their source; how many were dropped."""
-    dropped = 0
+    """The catalogue without messages that do not fit their source; how many were dropped. A dropped
+    message is taken out (not blanked), so the translation beneath it is used, plural forms too."""
+    unfit = []
     for message in catalog:
         if not message.id or not message.string:
             continue
@@ -81,9 +103,10 @@ def _checked(catalog: Catalog) -> tuple[Catalog, int]:
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         if message.fuzzy or not all(translation_fits(ids[-1], s) or translation_fits(ids[0], s)
                                     for s in strings if s):
-            message.string = ("",) * len(strings) if isinstance(message.string, tuple) else ""
-            dropped += 1
-    return catalog, dropped
+            unfit.append((message.id, message.context))
+    for msgid, context in unfit:
+        catalog.delete(msgid, context=context)
+    return catalog, len(unfit)
 
 
 def compile_overrides(root: Path) -> list[str]:
@@ -110,7 +133,8 @@ def compile_overrides(root: Path) -> list[str]:
 
 
 def catalogue_path(domain: str, locale: str, override_root: Path | None) -> tuple[Path | None, bool]:
-    """The catalogue in use for a domain and locale, and whether it is a municipality's override."""
+    """The installation's catalogue in use for a domain and locale, and whether it is the operator's
+    override (the instance folder)."""
     if override_root is not None:
         override = override_root / locale / "LC_MESSAGES" / f"{domain}.po"
         if override.is_file():
@@ -134,22 +158,155 @@ def draft_child_locales(override_root: Path | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def statuses(override_root: Path | None) -> list[CatalogueStatus]:
-    """Every catalogue each audience needs, with its review state and completeness."""
+def statuses(override_root: Path | None, own: dict[tuple[str, str], OrganisationCatalogue] | None = None
+             ) -> list[CatalogueStatus]:
+    """Every catalogue each audience needs, with its review state and completeness: an organisation's
+    own (own, by (domain, locale)) where it has one, else the installation's."""
+    own = own or {}
     found = []
     for domain, locales in DOMAINS.items():
         template = template_ids(domain)
+
+        def translated(catalog: Catalog) -> int:
+            return sum(1 for msgid in template if (m := catalog.get(msgid)) is not None and not m.fuzzy  # noqa: B023
+                       and all(m.string if isinstance(m.string, tuple) else (m.string,)))
+
         for locale in locales:
             if locale == SOURCE_LOCALE:
-                found.append(CatalogueStatus(domain, locale, "source", len(template), len(template), False))
+                found.append(CatalogueStatus(domain, locale, "source", len(template), len(template), "source"))
+                continue
+            row = own.get((domain, locale))
+            if row is not None:
+                catalog = read_po(BytesIO(row.po), locale=locale)
+                found.append(CatalogueStatus(domain, locale, row.review_state, translated(catalog), len(template),
+                                             "organisation", row.id))
                 continue
             path, overridden = catalogue_path(domain, locale, override_root)
             if path is None:
-                found.append(CatalogueStatus(domain, locale, "missing", 0, len(template), False))
+                found.append(CatalogueStatus(domain, locale, "missing", 0, len(template), "built_in"))
                 continue
-            catalog = _read(path, locale)
-            translated = sum(1 for msgid in template if (m := catalog.get(msgid)) is not None and not m.fuzzy
-                             and all(m.string if isinstance(m.string, tuple) else (m.string,)))
-            found.append(CatalogueStatus(domain, locale, review_state(path) or "unknown", translated,
-                                         len(template), overridden))
+            found.append(CatalogueStatus(domain, locale, review_state(path) or "unknown",
+                                         translated(_read(path, locale)), len(template),
+                                         "installation" if overridden else "built_in"))
     return found
+
+
+# --- An organisation's own catalogues ------------------------------------------------------------
+
+
+class CatalogueRefused(ValueError):
+    """An uploaded catalogue that cannot be used at all; the reason is one of the keys below."""
+
+
+def checked_upload(domain: str, locale: str, data: bytes) -> tuple[bytes, str, int]:
+    """An uploaded .po file, checked: the .po to store (only messages of this catalogue that fit their
+    source; plural forms as the language has them), its review state, and how many were dropped.
+    Raises CatalogueRefused("unreadable", "nothing" (none of this catalogue's messages) or "unfit" (none
+    that fits its source))."""
+    try:
+        uploaded = read_po(BytesIO(data), locale=locale, abort_invalid=True)
+    except Exception as error:  # babel raises several kinds on a malformed file
+        raise CatalogueRefused("unreadable") from error
+    catalog, dropped = _clean(uploaded, domain, locale)
+    if not len(catalog):
+        raise CatalogueRefused("unfit" if dropped else "nothing")
+    out = BytesIO()
+    write_po(out, catalog)
+    state = REVIEW_STATE.search(data[:2048].decode("utf-8", errors="replace"))
+    return out.getvalue(), state.group(1).lower() if state else "unknown", dropped
+
+
+def _clean(uploaded: Catalog, domain: str, locale: str) -> tuple[Catalog, int]:
+    """A fresh catalogue of the messages of uploaded that this domain's source has and that fit it.
+    Only messages are taken over: the header (plural rule included) is the language's own."""
+    catalog = Catalog(locale=locale, domain=domain, header_comment=uploaded.header_comment, fuzzy=False)
+    known = set(template_ids(domain))
+    for message in uploaded:
+        if message.id in known and message.string and not message.fuzzy:
+            catalog.add(message.id, message.string, context=message.context)
+    return _checked(catalog)
+
+
+@dataclass(frozen=True)
+class OwnCatalogue:
+    """What a request needs to know of an organisation's own catalogue, without its text."""
+
+    id: int
+    installed_at: datetime
+    review_state: str
+
+
+def organisation_catalogues(organisation_id: int) -> dict[tuple[str, str], OwnCatalogue]:
+    """The organisation's own catalogues by (domain, locale): one small query per request, kept on g."""
+    held = g.get("_own_catalogues")
+    if held is not None and held[0] == organisation_id:
+        return held[1]
+    c = OrganisationCatalogue
+    try:
+        # No autoflush: a translation may be asked for half-way through a view's changes.
+        with db.session.no_autoflush:
+            rows = db.session.execute(select(c.domain, c.locale, c.id, c.installed_at, c.review_state)
+                                      .where(c.organisation_id == organisation_id)).all()
+    except SQLAlchemyError as error:
+        # The page is still shown, in the installation's words; the request's own queries report the fault.
+        log.warning("organisation catalogues not read: %s", type(error).__name__)
+        rows = []
+    own = {(r.domain, r.locale): OwnCatalogue(r.id, r.installed_at, r.review_state) for r in rows}
+    g._own_catalogues = (organisation_id, own)
+    return own
+
+
+def forget_organisation_catalogues() -> None:
+    """After an upload or a removal: this request reads them again."""
+    g.pop("_own_catalogues", None)
+    g.pop("_catalogue_memo", None)
+
+
+def organisation_review_states(organisation_id: int, domain: str) -> dict[str, str]:
+    """{locale: review state} of the organisation's own catalogues of a domain."""
+    return {locale: own.review_state for (d, locale), own in organisation_catalogues(organisation_id).items()
+            if d == domain}
+
+
+# Compiled own catalogues of this process: (organisation, domain, locale) → (the row's id and
+# installed_at, the installation's translations behind it, the compiled translations). A new upload
+# changes the stamp, so every process compiles it afresh on its next request for it.
+_compiled: dict[tuple[int, str, str], tuple[tuple[int, datetime], NullTranslations, NullTranslations]] = {}
+
+
+def organisation_translations(organisation_id: int, domain: str, locale: str,
+                              installed: NullTranslations) -> NullTranslations:
+    """The organisation's own catalogue for domain and locale, with the installation's behind it; or
+    the installation's when the organisation has none."""
+    own = organisation_catalogues(organisation_id).get((domain, locale))
+    if own is None:
+        return installed
+    key = (organisation_id, domain, locale)
+    stamp = (own.id, own.installed_at)
+    held = _compiled.get(key)
+    if held is not None and held[0] == stamp and held[1] is installed:
+        return held[2]
+    try:
+        with db.session.no_autoflush:
+            po = db.session.scalar(select(OrganisationCatalogue.po).where(OrganisationCatalogue.id == own.id))
+    except SQLAlchemyError as error:
+        log.warning("organisation catalogue not read: %s", type(error).__name__)
+        return installed  # not kept: the next request tries again
+    translations = _compile_own(po, domain, locale, installed) if po is not None else installed
+    _compiled[key] = (stamp, installed, translations)
+    return translations
+
+
+def _compile_own(po: bytes, domain: str, locale: str, installed: NullTranslations) -> NullTranslations:
+    try:
+        # Checked again: the rules may have grown stricter since it was uploaded.
+        catalog, _dropped = _clean(read_po(BytesIO(po), locale=locale), domain, locale)
+        mo = BytesIO()
+        write_mo(mo, catalog)
+        mo.seek(0)
+        translations = Translations(mo, domain=domain)
+    except Exception as error:  # a stored catalogue that no longer reads must not break a page
+        log.warning("an organisation's catalogue (%s, %s) not used: %s", domain, locale, type(error).__name__)
+        return installed
+    translations.add_fallback(installed)
+    return translations

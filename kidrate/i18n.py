@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from babel import Locale
-from flask import g, session
-from flask_babel import Domain, format_date, get_locale, refresh
+from babel.support import NullTranslations
+from flask import Flask, g, session
+from flask_babel import Domain, format_date, get_babel, get_locale, get_translations, refresh
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup, escape
 
 # The staff interface: Swedish first, then English.
 STAFF_LOCALES = ("sv", "en")
@@ -19,8 +23,98 @@ CHILD_LOCALES = (
     "sv", "en", "ar", "fa", "fa_AF", "so", "ti", "ckb", "ku", "pl", "uk", "bs", "es", "fi", "tr", "se",
 )
 
+
+class OrganisationDomain(Domain):
+    """A catalogue domain that speaks the organisation's own reviewed catalogue where it has one.
+
+    The installation's catalogues (built in, and the operator's under `<instance>/translations/`)
+    serve every organisation; an organisation's admin may replace one for their organisation's
+    staff and children only (kidrate/catalogues.py). Whose request this is: the link's case on the
+    child's pages, else the signed-in staff member's organisation, else nobody's."""
+
+    def get_translations(self) -> NullTranslations:
+        if not g:
+            return super().get_translations()
+        # A page asks dozens of times: the answer is kept for the request, per organisation and locale.
+        organisation_id = catalogue_organisation_id()
+        locale = get_locale()
+        key = (self.domain[0], organisation_id, locale)
+        found = g.setdefault("_catalogue_memo", {})
+        if key not in found:
+            installed = super().get_translations()
+            if organisation_id is not None:
+                from .catalogues import organisation_translations
+
+                installed = organisation_translations(organisation_id, self.domain[0], str(locale), installed)
+            found[key] = installed
+        return found[key]
+
+
+def catalogue_organisation_id() -> int | None:
+    """The organisation whose catalogues this request speaks: set by a page (the child's link), else
+    the signed-in user's, else none (the sign-in page, pages of no link)."""
+    if "catalogue_organisation_id" in g:
+        return g.catalogue_organisation_id
+    user = g.get("user")
+    return user.organisation_id if user is not None else None
+
+
+def set_catalogue_organisation(organisation_id: int | None) -> None:
+    """This request speaks this organisation's catalogues (None: the installation's only)."""
+    g.catalogue_organisation_id = organisation_id
+
+
 # The child's messages live in a catalogue of their own, so completeness is checked per audience.
-child_domain = Domain(domain="child")
+child_domain = OrganisationDomain(domain="child")
+
+
+# --- Catalogue text is text ----------------------------------------------------------------------
+# Jinja's i18n wraps a translation in Markup, as if the catalogue were trusted HTML. It is not: an
+# organisation's admin writes it. These callables escape the translation first, so `<`, `&` and quotes
+# show as themselves and cannot break out of an attribute; Markup % variables then escapes the
+# variables too, unless a template passes explicit Markup (the print handover's page counter).
+
+
+def _as_text(eval_ctx: EvalContext, translated: str) -> str:
+    return escape(translated) if eval_ctx.autoescape else translated
+
+
+@pass_eval_context
+def _gettext(eval_ctx: EvalContext, string: str) -> str:
+    return _as_text(eval_ctx, get_translations().ugettext(string))
+
+
+@pass_eval_context
+def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int) -> str:
+    return _as_text(eval_ctx, get_translations().ungettext(singular, plural, num))
+
+
+@pass_eval_context
+def _pgettext(eval_ctx: EvalContext, context: str, string: str) -> str:
+    return _as_text(eval_ctx, get_translations().upgettext(context, string))
+
+
+@pass_eval_context
+def _npgettext(eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int) -> str:
+    return _as_text(eval_ctx, get_translations().unpgettext(context, singular, plural, num))
+
+
+def _lazy_html(self: LazyString) -> Markup:
+    return escape(str(self))
+
+
+def configure_catalogues(app: Flask) -> None:
+    """After babel.init_app: staff pages speak their organisation's catalogues too; templates' _(),
+    ngettext() and friends, and lazy strings (form labels, vocabularies), give escaped text instead of
+    trusted markup."""
+    babel = get_babel(app)
+    # Flask-Babel's default domain is a cached property of its Babel object: this one replaces it.
+    babel.instance.domain_instance = OrganisationDomain(domain=babel.default_domain)
+    app.jinja_env.install_gettext_callables(
+        gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, npgettext=_npgettext, newstyle=True,
+    )
+    # Flask-Babel's lazy string calls itself HTML (Jinja, WTForms labels and choices trust it as is).
+    LazyString.__html__ = _lazy_html
 
 
 # Where CLDR's own name would mislead a family: Dari is not "Persian (Afghanistan)" to its speakers.
@@ -96,10 +190,21 @@ def available_child_locales() -> tuple[str, ...]:
 
 
 def draft_child_locales() -> frozenset[str]:
-    """Child locales whose catalogue a native speaker has not yet reviewed (found at start-up)."""
+    """Child locales whose catalogue a native speaker has not yet reviewed: the installation's (found at
+    start-up), as this request's organisation's own catalogues change them."""
     from flask import current_app
 
-    return current_app.extensions["kidrate.child_drafts"]
+    from .catalogues import organisation_review_states
+
+    drafts = current_app.extensions["kidrate.child_drafts"]
+    organisation_id = catalogue_organisation_id() if g else None
+    if organisation_id is None:
+        return drafts
+    own = organisation_review_states(organisation_id, "child")
+    if not own:
+        return drafts
+    return frozenset({code for code in drafts if code not in own} | {code for code, state in own.items()
+                                                                      if state != "reviewed"})
 
 
 def format_iso_date(value: str | None) -> str:

@@ -58,6 +58,7 @@ MATRIX = {
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},
     "staff.admin_translations": {"admin"},
+    "staff.admin_translation_remove": {"admin"},
     "staff.round_answered": {"t1"},
     "staff.met_alone": {"t1"},
     "staff.signal_acknowledge": {"t1"},
@@ -113,7 +114,7 @@ def world(app, make: Factory):
     db.session.commit()
     params = {"case_id": case.id, "problem_id": case.problems[0].id, "link_id": link_id, "version": 1,
               "kind": "start", "user_id": users["sw_a"].id, "token": "x" * 32, "translation_id": 1,
-              "recording_id": 1, "locale": "so", "key": "0" * 16, "signal_id": 1}
+              "recording_id": 1, "locale": "so", "key": "0" * 16, "signal_id": 1, "catalogue_id": 1}
     return {"users": users, "case": case, "params": params, "outsider_id": outsider.id}
 
 

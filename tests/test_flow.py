@@ -115,7 +115,7 @@ def test_assignment_to_handover_and_back(app, make):
     new_page = r.headers["Location"]
     text = social.get(new_page).text
     assert "This child has been here before" in text
-    assert text.index("This child has been here before") < text.index("The child's problems")
+    assert text.index("This child has been here before") < text.index("The child&#39;s problems")
     assert f"{page}/handovers/1" in text
     search = social.get("/staff/cases?q=BOU-2026-17")
     assert f"{page}/handovers/1" in search.text

@@ -1,5 +1,5 @@
 """The child's words in other languages, the message sent with a link, and the catalogues' state,
-including a municipality's reviewed override."""
+including an organisation's own reviewed catalogue (tests/test_catalogue_walls.py: its walls)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
-from flask_babel import get_babel
 from sqlalchemy import func, select
 
 from kidrate import cases, catalogues
 from kidrate.child.message import link_message
 from kidrate.extensions import db
 from kidrate.handover import compile_handover, gather
-from kidrate.i18n import child_domain
-from kidrate.models import Case, ProblemTranslation, utcnow
+from kidrate.i18n import draft_child_locales, set_catalogue_organisation
+from kidrate.models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
 
 from .conftest import post_form, sign_in
 
@@ -167,35 +166,67 @@ def admin_client(app, make):
     make.user("admin", username="ada")
     client = app.test_client()
     sign_in(client, "ada")
-    yield client
-    # Leave no override behind for other tests.
-    root = catalogues_root(app)
-    for po in root.glob("*/LC_MESSAGES/*"):
-        po.unlink()
-    app.extensions["kidrate.child_locales"] = catalogues.child_locales(root)
-    app.extensions["kidrate.child_drafts"] = catalogues.draft_child_locales(root)
-    with app.app_context():
-        child_domain.cache.clear()
-        get_babel().instance.domain_instance.cache.clear()
+    return client
 
 
 def catalogues_root(app):
     return Path(app.instance_path) / "translations"
 
 
-def test_a_reviewed_override_replaces_the_built_in_catalogue(app, make, admin_client):
-    data = po_bytes("so", {"Thank you!": "Mahadsanid, saaxiib!",
+def own_catalogues() -> list[tuple[int, str, str, str]]:
+    db.session.remove()
+    return [(c.organisation_id, c.domain, c.locale, c.review_state)
+            for c in db.session.scalars(select(OrganisationCatalogue))]
+
+
+def test_a_reviewed_catalogue_is_the_organisations_own(app, make, admin_client):
+    data = po_bytes("so", {"Listen": "Dhegeyso, saaxiib",
                            "%(number)s of 10": "%(total)s broken placeholder"})
     response = upload(admin_client, "child", "so", data)
     assert response.status_code == 302
-    assert "Mahadsanid, saaxiib!" in app.test_client().get("/r/thanks?lang=so").text
+    # Stored for the admin's organisation, never in the instance folder (the installation's, every organisation's).
+    assert own_catalogues() == [(make.org().id, "child", "so", "reviewed")]
+    assert list(catalogues_root(app).glob("*/LC_MESSAGES/*")) == []
     page = admin_client.get("/staff/admin/translations").text
-    assert "The municipality&#39;s own" in page or "The municipality's own" in page
-    # The message whose placeholder differs was left out: the built-in one is used.
+    assert "This organisation&#39;s own" in page and "only: its staff and the children of its cases" in page
+    # The organisation's child hears it; the message whose placeholder differs was left out.
     sw = make.user("social_worker")
     case = make.case(sw, therapist=make.user("therapist"))
-    assert app.test_client().get(f"/r/{make.link(case, language='so')}").status_code == 200
-    assert "so" not in app.extensions["kidrate.child_drafts"]
+    child_page = app.test_client().get(f"/r/{make.link(case, language='so')}")
+    assert child_page.status_code == 200 and "Dhegeyso, saaxiib" in child_page.text
+    assert "broken placeholder" not in child_page.text
+    # A page of no link (no organisation) keeps the installation's catalogue.
+    assert "Dhegeyso, saaxiib" not in app.test_client().get("/r/thanks?lang=so").text
+    # The organisation's reviewed catalogue of a draft language is reviewed for this organisation.
+    assert "so" in app.extensions["kidrate.child_drafts"]
+    with app.test_request_context():
+        set_catalogue_organisation(make.org().id)
+        assert "so" not in draft_child_locales()
+        set_catalogue_organisation(None)
+        assert "so" in draft_child_locales()
+
+
+def test_a_new_upload_replaces_the_organisations_own_and_remove_returns_to_the_installations(
+        app, make, admin_client):
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"))
+    token = make.link(case, language="so")
+    assert upload(admin_client, "child", "so", po_bytes("so", {"Listen": "First words"})).status_code == 302
+    assert "First words" in app.test_client().get(f"/r/{token}").text
+    assert upload(admin_client, "child", "so", po_bytes("so", {"Listen": "Second words"}, review="draft")
+                  ).status_code == 302
+    assert [row[3] for row in own_catalogues()] == ["draft"]
+    page = app.test_client().get(f"/r/{token}").text
+    assert "Second words" in page and "First words" not in page
+    catalogue_id = db.session.scalar(select(OrganisationCatalogue.id))
+    response = post_form(admin_client, "/staff/admin/translations",
+                         f"/staff/admin/translations/{catalogue_id}/remove")
+    assert response.status_code == 302
+    assert own_catalogues() == []
+    assert "Second words" not in app.test_client().get(f"/r/{token}").text
+    # Removing again: nothing there any more.
+    assert post_form(admin_client, "/staff/admin/translations",
+                     f"/staff/admin/translations/{catalogue_id}/remove").status_code == 404
 
 
 @pytest.mark.parametrize(("domain", "language", "data"), [
@@ -205,10 +236,12 @@ def test_a_reviewed_override_replaces_the_built_in_catalogue(app, make, admin_cl
     ("messages", "ar", po_bytes("ar", {"Cases": "x"})),  # staff speak Swedish and English only
     ("nonsense", "so", po_bytes("so", {"Thank you!": "x"})),
     ("child", "so", b"msgid \"Thank you!\"\nmsgstr \"" + b"x" * 600_000 + b"\"\n"),
+    ("child", "so", po_bytes("so", {"Thank you!": "<b>Mahadsanid</b>"})),  # nothing fits its source
 ])
-def test_a_bad_catalogue_is_refused_and_nothing_is_written(app, admin_client, domain, language, data):
+def test_a_bad_catalogue_is_refused_and_nothing_is_stored(app, admin_client, domain, language, data):
     response = upload(admin_client, domain, language, data)
     assert response.status_code == 400
+    assert own_catalogues() == []
     assert list(catalogues_root(app).glob("*/LC_MESSAGES/*.po")) == []
 
 

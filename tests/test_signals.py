@@ -125,9 +125,9 @@ def test_the_therapist_sees_what_happened_on_the_list_and_the_case(app, world, c
     listing = client.get("/staff/cases").text
     assert "1 safety signal" in listing
     page = client.get(f"/staff/cases/{world['case_id']}").text
-    assert "Safety signals from the child's answers" in page
+    assert "Safety signals from the child&#39;s answers" in page
     assert "Rated 1 of 10 on a problem about violence:" in page and "“Pappa slår mig.”" in page
-    assert page.index("Safety signals from the child's answers") < page.index("The child's problems, in the")
+    assert page.index("Safety signals from the child&#39;s answers") < page.index("The child&#39;s problems, in the")
 
 
 def test_a_drop_reads_as_what_happened(app, world, client):
@@ -162,7 +162,7 @@ def test_acknowledging_through_the_case_page(app, world, client):
     assert signal.acknowledged_by_id == therapist_id
     events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "acknowledge_signal")))
     assert [(e.case_id, e.target) for e in events] == [(world["case_id"], f"signal:{signal.id}")]
-    assert "Safety signals from the child's answers" not in client.get(page_url).text
+    assert "Safety signals from the child&#39;s answers" not in client.get(page_url).text
     assert "safety signal" not in client.get("/staff/cases").text
     # a second press changes nothing and logs nothing more
     client.post(action, data={"csrf_token": csrf_token(client.get(page_url).text)})

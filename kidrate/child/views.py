@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from .. import links
 from ..cases import child_problems
 from ..extensions import csrf, db
-from ..i18n import CHILD_LOCALES, available_child_locales, child_domain, set_page_locale
+from ..i18n import (
+    CHILD_LOCALES,
+    available_child_locales,
+    child_domain,
+    set_catalogue_organisation,
+    set_page_locale,
+)
 from ..models import ChildLink, Problem, Rating, Recording, Submission, utcnow
 from ..rating_summary import refresh_rating_summary
 from ..recordings import message_key
@@ -41,7 +47,15 @@ _ = child_domain.gettext
 @bp.before_request
 def use_child_catalogue() -> None:
     child_domain.as_default()
+    # The installation's words until a link names its organisation (never a signed-in staff member's).
+    set_catalogue_organisation(None)
     set_page_locale(_fallback_locale())
+
+
+def _speak_for(link: ChildLink) -> None:
+    """The page speaks the link's language, in the catalogue of the organisation the link's case belongs to."""
+    set_catalogue_organisation(link.round.case.organisation_id)
+    set_page_locale(_language_for(link))
 
 
 def _fallback_locale() -> str:
@@ -263,7 +277,7 @@ def questions(token: str):
     link = links.find(db.session, token)
     if not links.usable(link):
         return _gone()
-    set_page_locale(_language_for(link))
+    _speak_for(link)
     if link.opened_at is None:
         link.opened_at = utcnow()
         db.session.commit()
@@ -277,7 +291,7 @@ def submit(token: str):
     link = links.find(db.session, token)
     if link is None:
         return _gone()
-    set_page_locale(_language_for(link))
+    _speak_for(link)
     posted_client_id = (request.form.get("client_id") or "").strip().lower() or None
     existing = link.round.submission
     if link.used_at is not None or existing is not None:

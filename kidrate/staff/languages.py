@@ -1,21 +1,19 @@
 """Languages on the staff side: translations of the child's words, and the translation catalogues
-(their review state, completeness, and a municipality's reviewed overrides)."""
+(their review state, completeness, and an organisation's own reviewed catalogues)."""
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 
-from babel.messages.pofile import PoFileError, read_po
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
-from flask_babel import get_babel
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import catalogues
 from ..cases import child_problems
 from ..extensions import db
-from ..i18n import CHILD_LOCALES, STAFF_LOCALES, child_domain, language_label
-from ..models import Case, ProblemTranslation
+from ..i18n import CHILD_LOCALES, STAFF_LOCALES, language_label
+from ..models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
 from ..security import allow, audit, case_or_404
 from . import bp
 from .forms import CatalogueUploadForm, EmptyForm, ProblemTranslationForm
@@ -81,9 +79,13 @@ def problem_translation_delete(case_id: int, translation_id: int):
 
 
 # --- Catalogues ----------------------------------------------------------------------------------
+# An admin's upload is their organisation's own catalogue: stored in the database, heard by that
+# organisation's staff and the children of its cases only. The instance folder is the installation
+# operator's (shell access, read at start-up) and no admin writes there.
 
 
 def override_root() -> Path:
+    """The installation operator's catalogues (every organisation's)."""
     return Path(current_app.instance_path) / "translations"
 
 
@@ -94,49 +96,74 @@ def _upload_form() -> CatalogueUploadForm:
     return form
 
 
+def _own_catalogues() -> dict[tuple[str, str], OrganisationCatalogue]:
+    rows = db.session.scalars(select(OrganisationCatalogue).where(
+        OrganisationCatalogue.organisation_id == g.user.organisation_id))
+    return {(row.domain, row.locale): row for row in rows}
+
+
 @bp.route("/admin/translations", methods=["GET", "POST"])
 @allow("admin")
 def admin_translations():
     form = _upload_form()
     status = 200
     if form.validate_on_submit():
-        error = _install_override(form.domain.data, form.language.data, form.file.data)
+        error = _install_own(form.domain.data, form.language.data, form.file.data)
         if error is None:
             audit("install_translation", target=f"{form.domain.data}:{form.language.data}")
             db.session.commit()
-            flash(_("The catalogue is installed. It is used from now on in this process and, after a "
-                    "restart, in every process."), "info")
+            catalogues.forget_organisation_catalogues()
+            flash(_("The catalogue is installed for this organisation's staff and children."), "info")
             return redirect(url_for("staff.admin_translations"))
         form.file.errors.append(error)
     elif form.is_submitted():
         status = 400
     if form.file.errors:
         status = 400
-    return render_template("staff/admin_translations.html", statuses=catalogues.statuses(override_root()),
+    return render_template("staff/admin_translations.html",
+                           statuses=catalogues.statuses(override_root(), _own_catalogues()),
                            form=form), status
 
 
-def _install_override(domain: str, language: str, upload) -> str | None:
-    """Check an uploaded catalogue and put it in the instance folder; an error message, or None."""
+def _install_own(domain: str, language: str, upload) -> str | None:
+    """Check an uploaded catalogue and store it as the organisation's own; an error message, or None."""
     if language not in catalogues.DOMAINS[domain] or language == catalogues.SOURCE_LOCALE:
         return _("There is no such catalogue to replace: choose a language this audience uses.")
     data = upload.read(CATALOGUE_MAX_BYTES + 1)
     if len(data) > CATALOGUE_MAX_BYTES:
         return _("The file is too large for a catalogue.")
     try:
-        catalog = read_po(BytesIO(data), locale=language, abort_invalid=True)
-    except (PoFileError, ValueError, UnicodeDecodeError):
-        return _("This is not a readable .po file.")
-    template = catalogues.template_ids(domain)
-    if not any(m.id in template and m.string for m in catalog):
-        return _("The file translates none of this catalogue's messages.")
-    target = override_root() / language / "LC_MESSAGES" / f"{domain}.po"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    catalogues.compile_overrides(override_root())
-    # Flask-Babel keeps loaded catalogues for the life of the process: forget them.
-    child_domain.cache.clear()
-    get_babel().instance.domain_instance.cache.clear()
-    current_app.extensions["kidrate.child_locales"] = catalogues.child_locales(override_root())
-    current_app.extensions["kidrate.child_drafts"] = catalogues.draft_child_locales(override_root())
+        po, state, _dropped = catalogues.checked_upload(domain, language, data)
+    except catalogues.CatalogueRefused as refused:
+        return {
+            "unreadable": _("This is not a readable .po file."),
+            "nothing": _("The file translates none of this catalogue's messages."),
+            "unfit": _("None of the file's messages keeps the placeholders and markup of its source."),
+        }[str(refused)]
+    row = _own_catalogues().get((domain, language))
+    if row is None:
+        row = OrganisationCatalogue(organisation_id=g.user.organisation_id, domain=domain, locale=language)
+        db.session.add(row)
+    row.po = po
+    row.review_state = state
+    # A new stamp: every process compiles the catalogue afresh on its next request for it.
+    row.installed_at = utcnow()
+    row.installed_by_id = g.user.id
     return None
+
+
+@bp.post("/admin/translations/<int:catalogue_id>/remove")
+@allow("admin")
+def admin_translation_remove(catalogue_id: int):
+    """The organisation speaks the installation's catalogue again."""
+    row = db.session.get(OrganisationCatalogue, catalogue_id)
+    if row is None or row.organisation_id != g.user.organisation_id:
+        abort(404)  # another organisation's catalogue is not there for this admin
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    audit("remove_translation", target=f"{row.domain}:{row.locale}")
+    db.session.delete(row)
+    db.session.commit()
+    catalogues.forget_organisation_catalogues()
+    flash(_("The organisation's own catalogue is removed: the installation's is used again."), "info")
+    return redirect(url_for("staff.admin_translations"))

@@ -8,7 +8,7 @@ from flask import abort, render_template, request, url_for
 from .. import together
 from ..cases import child_problems
 from ..extensions import db
-from ..i18n import available_child_locales, child_domain, set_page_locale
+from ..i18n import available_child_locales, child_domain, set_catalogue_organisation, set_page_locale
 from ..models import Case
 from ..security import allow, audit, case_or_404
 from . import bp
@@ -53,6 +53,7 @@ def together_view(case_id: int):
     db.session.commit()
     # From here on the page is the child's: the child's catalogue, the child's language and direction.
     child_domain.as_default()
+    set_catalogue_organisation(case.organisation_id)
     set_page_locale(language)
     return render_template(
         "child/together.html",
