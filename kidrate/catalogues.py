@@ -212,8 +212,9 @@ def checked_upload(domain: str, locale: str, data: bytes) -> tuple[bytes, str, i
         raise CatalogueRefused("unfit" if dropped else "nothing")
     out = BytesIO()
     write_po(out, catalog)
-    state = REVIEW_STATE.search(data[:2048].decode("utf-8", errors="replace"))
-    return out.getvalue(), state.group(1).lower() if state else "unknown", dropped
+    found = REVIEW_STATE.search(data[:2048].decode("utf-8", errors="replace"))
+    state = found.group(1).lower() if found else "unknown"
+    return out.getvalue(), state if state in ("reviewed", "draft") else "unknown", dropped
 
 
 def _clean(uploaded: Catalog, domain: str, locale: str) -> tuple[Catalog, int]:

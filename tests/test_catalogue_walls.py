@@ -268,3 +268,10 @@ def test_text_outside_html_is_not_escaped(app):
     with app.test_request_context(), force_locale("sv"):
         text = app.jinja_env.from_string("{% autoescape false %}{{ _('Sign out') }}{% endautoescape %}").render()
     assert text == "Logga ut"
+
+
+def test_a_review_state_other_than_draft_or_reviewed_is_stored_as_unknown(app, orgs):
+    admin = staff(app, "a_admin", "en")
+    assert upload(admin, "child", "so", po_bytes("so", {"Listen": "Dhegeyso"}, review="x" * 300)).status_code == 302
+    assert db.session.scalars(select(OrganisationCatalogue.review_state)).all() == ["unknown"]
+    assert "Review state not given" in admin.get(PAGE).text
