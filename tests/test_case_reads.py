@@ -110,7 +110,8 @@ def test_a_failed_form_that_shows_the_case_again_leaves_a_view_event(app, world,
     assert response.status_code == 400 and SECRET in response.text
     assert _events(case_id) == before + 1
     event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-    assert (event.action, event.user_id) == ("view_case", db.session.scalar(select(User.id).where(User.username == "t")))
+    therapist_id = db.session.scalar(select(User.id).where(User.username == "t"))
+    assert (event.action, event.user_id) == ("view_case", therapist_id)
     assert event.target.startswith("page:staff.")
 
 

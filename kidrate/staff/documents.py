@@ -26,7 +26,8 @@ def _json(document: dict) -> str:
 
 def _pdf_unavailable(case, error: documents.PdfUnavailable):
     current_app.logger.error("PDF rendering unavailable: %s", error)
-    return render_template("staff/pdf_unavailable.html", case=case), 503
+    # Only the way back: this page shows nothing of the case, so it is not a read of it.
+    return render_template("staff/pdf_unavailable.html", case_id=case.id), 503
 
 
 def _handover(case_id: int, version: int):

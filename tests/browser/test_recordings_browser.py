@@ -40,8 +40,8 @@ def somali_page(make, live_server):
     case = make.case(sw, therapist=make.user("therapist"), words=("Aabbe ayaa i qayliya.", "Waan keligay."),
                      age=15, child_language="so")
     first = db.session.get(Case, case.id).problems[0].id
-    question = Recording(message_key=message_key("How is it now with:"), language="so", mime="audio/wav",
-                         data=short_wav())
+    question = Recording(organisation_id=make.org().id, message_key=message_key("How is it now with:"),
+                         language="so", mime="audio/wav", data=short_wav())
     problem = Recording(problem_id=first, language="so", mime="audio/wav", data=short_wav())
     db.session.add_all([question, problem])
     db.session.commit()
