@@ -184,16 +184,17 @@ def test_0010_gives_each_organisation_its_own_copy_of_a_fixed_text_recording(app
         tables = MetaData()
         with db.engine.begin() as conn:
             tables.reflect(conn)
-            for org_id, name in ((1, "Norrby"), (2, "Söderby")):
-                conn.execute(insert(tables.tables["organisation"]).values(id=org_id, name=name, created_at=now))
+            org_ids = [conn.execute(insert(tables.tables["organisation"]).values(name=name, created_at=now)
+                                    .returning(tables.tables["organisation"].c.id)).scalar_one()
+                       for name in ("Norrby", "Söderby")]
             conn.execute(insert(tables.tables["recording"]).values(
-                id=1, message_key="a" * 16, language="so", mime="audio/ogg", data=b"v1:x:sound", created_at=now))
+                message_key="a" * 16, language="so", mime="audio/ogg", data=b"v1:x:sound", created_at=now))
         command.upgrade(config, "0010")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT organisation_id, message_key, language, data FROM recording "
                                      "ORDER BY organisation_id")).all()
         assert [(r[0], r[1], r[2], bytes(r[3])) for r in rows] == [
-            (1, "a" * 16, "so", b"v1:x:sound"), (2, "a" * 16, "so", b"v1:x:sound")]
+            (org_ids[0], "a" * 16, "so", b"v1:x:sound"), (org_ids[1], "a" * 16, "so", b"v1:x:sound")]
         command.downgrade(config, "0009")
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM recording")).scalar_one() == 1
