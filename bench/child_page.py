@@ -25,12 +25,13 @@ from pathlib import Path
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from kidrate import cases, create_app, links
+from kidrate import create_app
 from kidrate.config import load_settings
 from kidrate.demo import DEMO_CASE_REF, DEMO_CHILD_PROBLEMS, ensure_demo
 from kidrate.extensions import db
 from kidrate.models import Base, Case, Problem
-from kidrate.security import public
+from kidrate.protection.access import public
+from kidrate.red_thread import cases, links
 
 BUDGET = {"kb": 30.0, "requests": 5, "fcp_ms": 1500.0}
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}

@@ -30,12 +30,14 @@ from flask import render_template, render_template_string
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from kidrate import cases, create_app, documents, links
+from kidrate import create_app
 from kidrate.config import load_settings
 from kidrate.demo import DEMO_CASE_REF, ensure_demo
 from kidrate.extensions import db
-from kidrate.handover import compile_handover, gather
 from kidrate.models import Base, Case, Closure, Problem, Rating, Submission, utcnow
+from kidrate.red_thread import cases, documents, links
+from kidrate.red_thread.facts import gather
+from kidrate.red_thread.handover import compile_handover
 from kidrate.vocab import PARTICIPATION
 
 BUDGET_MS = {"html": 50.0, "pdf": 1500.0}

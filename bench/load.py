@@ -52,11 +52,12 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import URL, make_url
 
-from kidrate import cases, create_app, links
-from kidrate.accounts import hash_password
+from kidrate import create_app
 from kidrate.config import PROJECT_ROOT, load_settings, new_data_key
 from kidrate.extensions import db
 from kidrate.models import ChildLink, Organisation, Problem, Rating, Submission, Unit, User
+from kidrate.protection.accounts import hash_password
+from kidrate.red_thread import cases, links
 
 sys.path.insert(0, str(PROJECT_ROOT))  # the test suite's gunicorn helpers: one way to run a server
 from tests.servers import start_gunicorn, stop, wait_ready

@@ -36,7 +36,6 @@ from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from kidrate import crypto
 from kidrate.models import (
     Base,
     Case,
@@ -50,8 +49,9 @@ from kidrate.models import (
     Unit,
     User,
 )
-from kidrate.rating_summary import refresh_rating_summary
-from kidrate.report import ReportFilters, build_report
+from kidrate.protection import crypto
+from kidrate.red_thread.rating_summary import refresh_rating_summary
+from kidrate.statistics.report import ReportFilters, build_report
 
 SEED = 20261123
 BUDGET_S = {"postgresql": 2.0, "sqlite": 5.0}

@@ -11,8 +11,8 @@ from flask import Flask, Request, g, jsonify, redirect, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
-from .config import PROJECT_ROOT, Settings, load_settings
-from .extensions import babel, csrf, db, rate_limits
+from kidrate.config import PROJECT_ROOT, Settings, load_settings
+from kidrate.extensions import babel, csrf, db, rate_limits
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -78,7 +78,7 @@ def configure_proxies(app: Flask, settings: Settings) -> None:
 
 
 def configure_encryption(app: Flask, settings: Settings) -> None:
-    from . import crypto
+    from kidrate.protection import crypto
 
     keyring = crypto.Keyring.of(settings.data_key, settings.old_data_keys)
     app.extensions[crypto.EXTENSION] = keyring
@@ -90,7 +90,8 @@ def configure_database(app: Flask, settings: Settings) -> None:
 
 
 def configure_i18n(app: Flask, settings: Settings) -> None:
-    from . import catalogues, i18n, vocab
+    from kidrate import vocab
+    from kidrate.languages import catalogues, i18n
 
     overrides = settings.instance_path / "translations"
     catalogues.compile_overrides(overrides)
@@ -113,21 +114,26 @@ def configure_i18n(app: Flask, settings: Settings) -> None:
 
 def configure_rate_limits(app: Flask, settings: Settings) -> None:
     # Before configure_security, so a refused request costs no CSRF check or database read.
+    from kidrate.child import bp as child_bp
+    from kidrate.staff import bp as staff_bp
+
     rate_limits.init_app(app, settings)
+    rate_limits.limit_sign_in_posts(app, staff_bp, settings.sign_in_limit)
+    rate_limits.limit_every_route(app, child_bp, settings.child_limit)
 
 
 def configure_security(app: Flask, settings: Settings) -> None:
-    from . import case_reads, security
+    from kidrate.protection import access, case_reads
 
     csrf.init_app(app)
-    app.before_request(security.enforce_access)
-    app.after_request(security.set_security_headers)
-    security.configure_log_redaction(app)
+    app.before_request(access.enforce_access)
+    app.after_request(access.set_security_headers)
+    access.configure_log_redaction(app)
     case_reads.init_app(app)
 
 
 def configure_assets(app: Flask, settings: Settings) -> None:
-    from . import assets
+    from kidrate import assets
 
     assets.configure_assets(app)
 
@@ -142,10 +148,10 @@ class DatabaseId(IntegerConverter):
 
 
 def configure_blueprints(app: Flask, settings: Settings) -> None:
-    from .child import bp as child_bp
-    from .health import bp as health_bp
-    from .security import public
-    from .staff import bp as staff_bp
+    from kidrate.child import bp as child_bp
+    from kidrate.health import bp as health_bp
+    from kidrate.protection.access import public
+    from kidrate.staff import bp as staff_bp
 
     app.url_map.converters["int"] = DatabaseId
     app.register_blueprint(staff_bp)
@@ -203,7 +209,7 @@ def configure_errors(app: Flask, settings: Settings) -> None:
     def error_page(code: int, reason: str | None = None):
         # The child's pages speak the child's language and reveal nothing; staff get a short reason.
         if for_child():
-            from .child.views import child_error_page
+            from kidrate.child.views import child_error_page
 
             return child_error_page(code)
         return render_template("staff/error.html", code=code, reason=reason), code
@@ -254,6 +260,6 @@ def configure_errors(app: Flask, settings: Settings) -> None:
 
 
 def configure_cli(app: Flask, settings: Settings) -> None:
-    from .cli import register
+    from kidrate.cli import register
 
     register(app)

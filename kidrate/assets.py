@@ -16,7 +16,7 @@ from functools import cache
 from flask import Flask, Response, request
 from flask_compress import Compress
 
-from .config import PROJECT_ROOT
+from kidrate.config import PROJECT_ROOT
 
 STATIC_ROOT = PROJECT_ROOT / "static"
 # Loaded by the child's pages: served with no-store, like the pages themselves.

@@ -9,8 +9,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from .config import PROJECT_ROOT
-from .extensions import db
+from kidrate.config import PROJECT_ROOT
+from kidrate.extensions import db
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -21,15 +21,11 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(db_group)
-    app.cli.add_command(demo)
-    app.cli.add_command(create_user)
-    from .crypto_cli import new_data_key_command, rotate_key_command
-    from .retention_cli import purge_command
-    from .statistics_cli import export_sux_command, import_sux_command, report_command
+    """One `kidrate` command: the frame's own (db, demo, create-user) and each room's."""
+    from kidrate.protection import cli as protection_cli
+    from kidrate.statistics import cli as statistics_cli
 
-    for command in (report_command, import_sux_command, export_sux_command, purge_command, new_data_key_command,
-                    rotate_key_command):
+    for command in (db_group, demo, create_user, *statistics_cli.COMMANDS, *protection_cli.COMMANDS):
         app.cli.add_command(command)
 
 
@@ -62,7 +58,7 @@ def db_current() -> None:
 @click.command("demo", help="Seed demo data into an empty database and print logins and a child link.")
 @with_appcontext
 def demo() -> None:
-    from .demo import ensure_demo
+    from kidrate.demo import ensure_demo
 
     report = ensure_demo(db.session, current_app.config["KIDRATE"])
     click.echo(report)
@@ -77,8 +73,8 @@ def demo() -> None:
 @with_appcontext
 def create_user(username: str, display_name: str, role: str, unit_name: str | None,
                 organisation_name: str | None) -> None:
-    from .accounts import account_link_token
-    from .models import Organisation, Unit, User
+    from kidrate.models import Organisation, Unit, User
+    from kidrate.protection.accounts import account_link_token
 
     session = db.session
     if session.scalar(select(User).where(User.username == username)):
@@ -111,6 +107,6 @@ def create_user(username: str, display_name: str, role: str, unit_name: str | No
 
 
 def main() -> None:
-    from . import create_app
+    from kidrate import create_app
 
     FlaskGroup(create_app=lambda: create_app(), help="kidrate: the child's story as a red thread.")()

@@ -11,10 +11,10 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import cases, links
-from .accounts import hash_password
-from .config import Settings
-from .models import Case, Organisation, Problem, Unit, User
+from kidrate.config import Settings
+from kidrate.models import Case, Organisation, Problem, Unit, User
+from kidrate.protection.accounts import hash_password
+from kidrate.red_thread import cases, links
 
 DEMO_CASE_REF = "DEMO-2026-001"
 DEMO_PASSWORD = "demo-kidrate-2026"  # noqa: S105 - printed for the local demo only

@@ -95,18 +95,16 @@ class RateLimits:
     """Flask-Limiter, one Limiter per app: a Limiter keeps its storage on itself, and the tests run
     several apps (with different limits and stores) in one process.
 
-    Views opt in with `rate_limits.sign_in` (POSTs count against KIDRATE_SIGN_IN_LIMIT); every route
-    of the child's blueprint counts against KIDRATE_CHILD_LIMIT. Counts are per client address and
-    route, in Redis when KIDRATE_REDIS_URL is set (shared by every process), else in memory."""
+    create_app says which blueprint counts against which limit (`limit_sign_in_posts`, `limit_every_route`);
+    views opt in with `rate_limits.sign_in` (their POSTs count against KIDRATE_SIGN_IN_LIMIT). Counts are
+    per client address and route, in Redis when KIDRATE_REDIS_URL is set (shared by every process), else
+    in memory. This layer knows no blueprint of the app."""
 
     def sign_in(self, view: View) -> View:
         view.kidrate_sign_in_limit = True  # type: ignore[attr-defined]
         return view
 
     def init_app(self, app: Flask, settings) -> Limiter:
-        from .child import bp as child_bp
-        from .staff import bp as staff_bp
-
         redis = bool(settings.redis_url)
         if settings.production and not redis:
             # Said at every start, in every process: with several, each counts alone (gunicorn_conf.py
@@ -126,13 +124,21 @@ class RateLimits:
             headers_enabled=False,
             on_breach=_log_breach,
         )
-        limiter.limit(settings.sign_in_limit, methods=["POST"], exempt_when=_not_a_sign_in_view)(staff_bp)
-        limiter.limit(settings.child_limit)(child_bp)
         limiter.init_app(app)
         app.extensions[LIMITER] = limiter
         app.after_request(_retry_after)
         logging.getLogger("flask-limiter").addFilter(_no_client_address)
         return limiter
+
+
+    @staticmethod
+    def limit_sign_in_posts(app: Flask, blueprint, limit: str) -> None:
+        """The POSTs of the blueprint's views marked with `sign_in` count against `limit`."""
+        app.extensions[LIMITER].limit(limit, methods=["POST"], exempt_when=_not_a_sign_in_view)(blueprint)
+
+    @staticmethod
+    def limit_every_route(app: Flask, blueprint, limit: str) -> None:
+        app.extensions[LIMITER].limit(limit)(blueprint)
 
 
 def _not_a_sign_in_view() -> bool:

@@ -16,7 +16,7 @@ import os
 from gunicorn.glogging import Logger
 
 from kidrate.config import ConfigError, load_settings
-from kidrate.security import RedactTokens, redact
+from kidrate.protection.access import RedactTokens, redact
 
 bind = os.environ.get("KIDRATE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("KIDRATE_WORKERS", "4"))

@@ -1,6 +1,6 @@
 """/healthz for the load balancer: 200 when the database answers and its schema is the migrations'
 head, else 503. Public and GET only; the body says nothing else (no versions, no errors), and like
-every response it is never cached (security.set_security_headers)."""
+every response it is never cached (access.set_security_headers)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
-from .extensions import db
-from .security import public
+from kidrate.extensions import db
+from kidrate.protection.access import public
 
 bp = Blueprint("health", __name__)
 
@@ -20,7 +20,7 @@ bp = Blueprint("health", __name__)
 @cache
 def migrations_head() -> str:
     """The newest revision in migrations/: read once per process (the files do not change under it)."""
-    from .cli import alembic_config
+    from kidrate.cli import alembic_config
 
     # The script directory needs no database: a placeholder URL keeps the real one out of the config.
     return ScriptDirectory.from_config(alembic_config(url="sqlite://")).get_current_head() or ""

@@ -19,9 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The child's words and professionals' free text are encrypted at rest (kidrate/crypto.py); codes,
+# The child's words and professionals' free text are encrypted at rest (kidrate/protection/crypto.py); codes,
 # dates, numbers and the case reference stay plain, so that reports and search work in SQL.
-from .crypto import EncryptedBytes, EncryptedJSON, EncryptedText
+from kidrate.protection.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:

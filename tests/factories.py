@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from kidrate import cases, links, two_factor
-from kidrate.accounts import hash_password
 from kidrate.models import Case, Organisation, Problem, Unit, User, utcnow
+from kidrate.protection import two_factor
+from kidrate.protection.accounts import hash_password
+from kidrate.red_thread import cases, links
 
 
 class Factory:

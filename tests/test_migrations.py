@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, insert, inspect, text
 
 from kidrate.cli import alembic_config
-from kidrate.crypto import key_id
 from kidrate.extensions import db
 from kidrate.models import Base, Handover, Problem, Recording, User
+from kidrate.protection.crypto import key_id
 
 from .conftest import reset_schema
 

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from kidrate.extensions import db
-from kidrate.links import hash_token
 from kidrate.models import ChildLink, Rating, Submission
+from kidrate.red_thread.links import hash_token
 
 from .childform import child_form
 from .factories import Factory

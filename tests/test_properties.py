@@ -24,19 +24,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from kidrate import links
 from kidrate.extensions import db
-from kidrate.handover import (
-    CaseFacts,
-    ClosureFact,
-    ProblemFact,
-    RatingFact,
-    RoundFact,
-    compile_handover,
-    gather,
-)
 from kidrate.models import Case, ChildLink, Rating, Submission, utcnow
-from kidrate.scale import SCALE_VERSION, TWO_STEP, VIEW_VALUES, VIEWS, default_view
+from kidrate.red_thread import links
+from kidrate.red_thread.facts import CaseFacts, ClosureFact, ProblemFact, RatingFact, RoundFact, gather
+from kidrate.red_thread.handover import compile_handover
+from kidrate.red_thread.scale import SCALE_VERSION, TWO_STEP, VIEW_VALUES, VIEWS, default_view
 from kidrate.vocab import (
     CLOSURE_REASONS,
     GENDERS,

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("child", __name__, url_prefix="/r")
 
-from . import views  # noqa: E402,F401  (routes register on import)
+from kidrate.child import views  # noqa: E402,F401  (routes register on import)

@@ -10,20 +10,22 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .. import links
-from ..cases import child_problems
-from ..extensions import csrf, db
-from ..i18n import (
+from kidrate.child import bp
+from kidrate.extensions import csrf, db
+from kidrate.languages.i18n import (
     CHILD_LOCALES,
     available_child_locales,
     child_domain,
     set_catalogue_organisation,
     set_page_locale,
 )
-from ..models import ChildLink, Problem, Rating, Recording, Submission, utcnow
-from ..rating_summary import refresh_rating_summary
-from ..recordings import message_key
-from ..scale import (
+from kidrate.languages.recordings import message_key
+from kidrate.models import ChildLink, Problem, Rating, Recording, Submission, utcnow
+from kidrate.protection.access import public
+from kidrate.red_thread import links
+from kidrate.red_thread.cases import child_problems
+from kidrate.red_thread.rating_summary import refresh_rating_summary
+from kidrate.red_thread.scale import (
     ADDED_TEXT_MAX,
     NOT_ANSWERED,
     SCALE_VERSION,
@@ -37,9 +39,7 @@ from ..scale import (
     simpler,
     two_step_parts,
 )
-from ..security import public
-from ..signals import record_signals
-from . import bp
+from kidrate.red_thread.signals import record_signals
 
 _ = child_domain.gettext
 

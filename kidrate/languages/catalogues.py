@@ -32,10 +32,10 @@ from flask import g
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .config import PROJECT_ROOT
-from .extensions import db
-from .i18n import CHILD_LOCALES, STAFF_LOCALES
-from .models import OrganisationCatalogue
+from kidrate.config import PROJECT_ROOT
+from kidrate.extensions import db
+from kidrate.languages.i18n import CHILD_LOCALES, STAFF_LOCALES
+from kidrate.models import OrganisationCatalogue
 
 BUILT_IN = PROJECT_ROOT / "translations"
 SOURCE_LOCALE = "en"

@@ -29,7 +29,7 @@ class OrganisationDomain(Domain):
 
     The installation's catalogues (built in, and the operator's under `<instance>/translations/`)
     serve every organisation; an organisation's admin may replace one for their organisation's
-    staff and children only (kidrate/catalogues.py). Whose request this is: the link's case on the
+    staff and children only (kidrate/languages/catalogues.py). Whose request this is: the link's case on the
     child's pages, else the signed-in staff member's organisation, else nobody's."""
 
     def get_translations(self) -> NullTranslations:
@@ -43,7 +43,7 @@ class OrganisationDomain(Domain):
         if key not in found:
             installed = super().get_translations()
             if organisation_id is not None:
-                from .catalogues import organisation_translations
+                from kidrate.languages.catalogues import organisation_translations
 
                 installed = organisation_translations(organisation_id, self.domain[0], str(locale), installed)
             found[key] = installed
@@ -194,7 +194,7 @@ def draft_child_locales() -> frozenset[str]:
     start-up), as this request's organisation's own catalogues change them."""
     from flask import current_app
 
-    from .catalogues import organisation_review_states
+    from kidrate.languages.catalogues import organisation_review_states
 
     drafts = current_app.extensions["kidrate.child_drafts"]
     organisation_id = catalogue_organisation_id() if g else None

@@ -17,10 +17,10 @@ from flask import Flask, Response, abort, current_app, flash, g, redirect, reque
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from . import audit as _audit_log  # noqa: F401  (installs the append-only guard on every session)
-from . import links, tablet
-from .extensions import db
-from .models import AuditEvent, Case, ChildLink, StaffSession, User, utcnow
+from kidrate.extensions import db
+from kidrate.models import AuditEvent, Case, ChildLink, StaffSession, User, utcnow
+from kidrate.protection import audit as _audit_log  # noqa: F401  (installs the append-only guard on every session)
+from kidrate.red_thread import links, tablet
 
 View = TypeVar("View", bound=Callable)
 
@@ -316,7 +316,7 @@ def audit(action: str, *, case_id: int | None = None, target: str | None = None,
     """Add an audit event to the current transaction. Never content, never a token.
 
     The event belongs to the organisation of the user (given, or signed in), else of the case, so
-    that each organisation's auditor reads its own log (kidrate/audit.py)."""
+    that each organisation's auditor reads its own log (kidrate/protection/audit.py)."""
     user = g.get("user")
     if user_id is None and user is not None:
         user_id = user.id

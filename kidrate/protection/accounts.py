@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .models import User
+from kidrate.models import User
 
 PASSWORD_MIN_LENGTH = 12
 PURPOSES = ("invite", "reset")

@@ -1,8 +1,8 @@
 """The audit log: what each action means, the guard that keeps the log append-only, and reading it.
 
-Events are written by security.audit (and by the command line); they are never changed. The ORM
+Events are written by access.audit (and by the command line); they are never changed. The ORM
 guard below refuses an update or delete of an AuditEvent through any session; the only code that
-removes audit rows is the retention purge (kidrate/retention.py), with a Core delete on the
+removes audit rows is the retention purge (kidrate/protection/retention.py), with a Core delete on the
 session's connection, which the guard does not see.
 
 Reading is for auditors and administrators, one organisation at a time: filters are parsed from
@@ -23,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
-from .filter_values import date_value, text_value, whole_number
-from .models import AuditEvent, Case, User
+from kidrate.filter_values import date_value, text_value, whole_number
+from kidrate.models import AuditEvent, Case, User
 
 # Every action the code records, in groups for the reader's filter, each with a label. An action not
 # listed here (added later) still shows, by its code; tests/test_audit.py asks for a label for each.

@@ -14,8 +14,8 @@ from flask import Flask, before_render_template, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .extensions import db
-from .models import AuditEvent, Case
+from kidrate.extensions import db
+from kidrate.models import AuditEvent, Case
 
 _PENDING = "case_audits_pending"
 _COMMITTED = "case_audits_committed"

@@ -1,11 +1,15 @@
-"""`kidrate new-data-key` and `kidrate rotate-key`: the data keys of encryption at rest (crypto.py).
+"""The protection room's commands: `kidrate new-data-key` and `kidrate rotate-key` (the data keys of
+encryption at rest, crypto.py) and `kidrate purge` (retention, retention.py).
 
 rotate-key re-encrypts, under the current key (KIDRATE_DATA_KEY), every encrypted value that is under
 an older one (KIDRATE_OLD_DATA_KEYS), a batch of rows per transaction. It can be stopped and run
 again, and a run with nothing left to do changes nothing. It prints counts, never content or keys.
 
 Before any key is set in production the app does not start, so `kidrate new-data-key` cannot run
-there yet: `python -m kidrate.crypto_cli` prints a key without the app.
+there yet: `python -m kidrate.protection.cli` prints a key without the app.
+
+purge prints counts only, never what was removed. A real purge is recorded in the audit log, once per
+organisation it touched, so that each organisation's auditor sees it (no user: no one signed in).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import crypto
-from .config import new_data_key
-from .extensions import db
+from kidrate.config import new_data_key
+from kidrate.extensions import db
+from kidrate.models import utcnow
+from kidrate.protection import crypto
+from kidrate.protection.access import audit
+from kidrate.protection.retention import PurgeResult, purge
 
 ROWS_PER_BATCH = 1000
 RECORDINGS_PER_BATCH = 16  # up to 2 MB of sound each
@@ -89,8 +96,8 @@ def new_data_key_command() -> None:
                                   "Prints counts only.")
 @with_appcontext
 def rotate_key_command() -> None:
-    from .models import Base
-    from .security import audit
+    from kidrate.models import Base
+    from kidrate.protection.access import audit
 
     keyring: crypto.Keyring = current_app.extensions[crypto.EXTENSION]
     try:
@@ -105,6 +112,36 @@ def rotate_key_command() -> None:
     for column, n in sorted(counts.items()):
         if n:
             click.echo(f"  {column}: {n}")
+
+@click.command("purge", help="Remove the content of cases closed longer ago than the retention period, "
+                             "and audit events older than theirs. Prints counts only.")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    settings = current_app.config["KIDRATE"]
+    session = db.session
+    result = purge(session, utcnow(), settings.retention_years, settings.audit_retention_years, dry_run=dry_run)
+    if dry_run:
+        session.rollback()
+        click.echo(f"would purge {result.cases} case(s) and remove {result.audit_events} audit event(s) "
+                   "(dry run: nothing changed)")
+        return
+    record(result)
+    session.commit()
+    click.echo(f"purged {result.cases} case(s), removed {result.audit_events} audit event(s)")
+
+
+def record(result: PurgeResult) -> None:
+    """One "purge" event per organisation touched (None: old events that had no organisation), or a
+    single one when nothing was due."""
+    if not result.per_organisation:
+        audit("purge", target=result.summary())
+        return
+    for organisation_id, (cases, events) in sorted(result.per_organisation.items(), key=lambda kv: kv[0] or 0):
+        audit("purge", organisation_id=organisation_id, target=f"{cases} cases, {events} audit events")
+
+
+COMMANDS = (new_data_key_command, rotate_key_command, purge_command)
 
 
 if __name__ == "__main__":

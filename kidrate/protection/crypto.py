@@ -7,7 +7,7 @@ third larger. The key id is the first 8 hex characters of SHA-256 of the key: de
 by it, and `kidrate rotate-key` sees which values are under an old key. The associated data names the
 column ("problem.words"), so a value copied into another column does not decrypt.
 
-Only the column types below, `kidrate rotate-key` (crypto_cli.py) and migration 0008 use this; the
+Only the column types below, `kidrate rotate-key` (protection/cli.py) and migration 0008 use this; the
 rest of the app reads and writes plain strings, dicts and bytes.
 """
 

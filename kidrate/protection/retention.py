@@ -3,7 +3,7 @@ after `audit_retention_years` (settings; README "Retention").
 
 Purging keeps the Case row, its problems' areas, how they were worked with and the child's rating
 per round (the summary columns), the closure's reason and concern flag, and the three rating
-rounds: everything kidrate/report.py and the SU-X export count, so group figures do not change.
+rounds: everything kidrate/statistics/report.py and the SU-X export count, so group figures do not change.
 It removes every word and every trace of the child's answers: the child's and the investigation's
 words (set to "", the column is required), translations, recordings, goals and comments, the
 child's submissions and ratings, links, safety signals, the closure's free texts, the handover
@@ -11,7 +11,7 @@ snapshots, and the case's own free text and family languages. `purged_at` marks 
 
 Values are written through the models' columns (ORM-enabled statements), never as SQL text, so the
 columns' own types (encryption included) apply. This is the only module that deletes audit events:
-with a Core delete on the session's connection, which kidrate/audit.py's guard leaves alone.
+with a Core delete on the session's connection, which kidrate/protection/audit.py's guard leaves alone.
 
 `purge` flushes but does not commit: the caller commits, with its own audit event.
 """
@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .models import (
+from kidrate.models import (
     AuditEvent,
     Case,
     ChildLink,

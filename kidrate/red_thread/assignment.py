@@ -1,7 +1,7 @@
 """The assignment (authority → open care) as a document: what the social worker handed over.
 
 `compile_assignment` reads a case into a JSON-safe dict of codes and the professionals' and the
-child's own text, like the closure handover (kidrate/handover.py): labels are not baked in, the
+child's own text, like the closure handover (kidrate/red_thread/handover.py): labels are not baked in, the
 document is rendered in the reader's language. Documented by schemas/assignment-1.schema.json.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .models import Case, utcnow
+from kidrate.models import Case, utcnow
 
 SCHEMA = "kidrate.assignment/1"
 

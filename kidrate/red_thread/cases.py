@@ -11,10 +11,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import links
-from .handover import compile_handover, gather
-from .models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
-from .vocab import ROUND_ORDER
+from kidrate.models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
+from kidrate.red_thread import links
+from kidrate.red_thread.facts import gather
+from kidrate.red_thread.handover import compile_handover
+from kidrate.vocab import ROUND_ORDER
 
 
 def open_case(session: Session, social_worker: User, **fields: object) -> Case:

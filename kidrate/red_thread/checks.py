@@ -1,6 +1,6 @@
 """Red-thread checks and the child's view of change: pure functions over a case's plain facts.
 
-`check_case` looks at the facts `handover.gather` reads from a case and says what is missing along the
+`check_case` looks at the facts `facts.gather` reads from a case and says what is missing along the
 red thread: a child's problem without a goal, a problem about violence without a goal or not worked
 with, a round without the child's rating and without a reason, goals that miss everything the child
 named, a child the therapist never met alone. None of them blocks anything: each finding is a code,
@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
-from .vocab import ROUND_ORDER, VIOLENCE_CATEGORIES
-
-if TYPE_CHECKING:
-    from .handover import CaseFacts, ProblemFact, RoundFact
+from kidrate.red_thread.facts import CaseFacts, ProblemFact, RoundFact
+from kidrate.vocab import ROUND_ORDER, VIOLENCE_CATEGORIES
 
 # --- Findings ------------------------------------------------------------------------------------
 

@@ -25,10 +25,10 @@ from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .chart import ChartText, rating_chart
-from .config import PROJECT_ROOT
-from .models import utcnow
-from .vocab import ROUND_KINDS, ROUND_ORDER
+from kidrate.config import PROJECT_ROOT
+from kidrate.models import utcnow
+from kidrate.red_thread.chart import ChartText, rating_chart
+from kidrate.vocab import ROUND_KINDS, ROUND_ORDER
 
 STATIC_ROOT = (PROJECT_ROOT / "static").resolve()
 PRINT_CSS = "css/print.css"
@@ -58,7 +58,7 @@ def chart_text() -> ChartText:
 
 
 def handover_chart(child_problems: list[dict], id_prefix: str = "rating-chart") -> Markup:
-    """Jinja global: the handover document's child problems as an SVG chart (see kidrate/chart.py)."""
+    """Jinja global: the handover document's child problems as an SVG chart (see kidrate/red_thread/chart.py)."""
     return rating_chart(child_problems, chart_text(), id_prefix=id_prefix)
 
 

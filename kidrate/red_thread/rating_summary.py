@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from .models import Problem, Rating, RatingRound, Submission
-from .vocab import ROUND_ORDER
+from kidrate.models import Problem, Rating, RatingRound, Submission
+from kidrate.vocab import ROUND_ORDER
 
 SUMMARY_COLUMNS = {kind: f"{kind}_rating" for kind in ROUND_ORDER}
 

@@ -16,8 +16,8 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import Case, RatingRound, SafetySignal, Submission, utcnow
-from .vocab import VIOLENCE_CATEGORIES
+from kidrate.models import Case, RatingRound, SafetySignal, Submission, utcnow
+from kidrate.vocab import VIOLENCE_CATEGORIES
 
 LOW_VALUES = frozenset({1, 2})  # on a problem about violence
 DROP = 3  # a fall of this much or more since the child last rated the problem

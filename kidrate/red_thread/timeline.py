@@ -77,7 +77,7 @@ class Episode:
 
     @property
     def chart_problems(self) -> list[dict]:
-        """The problems in the handover document's own shape, for kidrate/chart.py."""
+        """The problems in the handover document's own shape, for kidrate/red_thread/chart.py."""
         return [
             {"words": p.words, "words_language": p.words_language,
              "ratings": {s.round: {"status": s.status, "value": s.value} for s in p.steps}}

@@ -1,6 +1,6 @@
 """The staff side: sign-in, cases and assignments, rating links, closure, handovers, administration.
 
-Every route here is denied by default (see security.enforce_access): it must be marked public or
+Every route here is denied by default (see protection.access.enforce_access): it must be marked public or
 name the roles allowed.
 """
 
@@ -18,6 +18,19 @@ def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
     return response
 
 
-from . import account, admin, cases, documents, handovers, languages, pwa, recordings, rounds, sux, tablet, together  # noqa: E402,F401  (routes register on import)
-from .audit import audit_log as _audit_log  # noqa: E402,F401  (the audit log's routes)
-from .report import report as _group_report  # noqa: E402,F401  (the group report's routes)
+from kidrate.staff import (  # noqa: E402,F401  (routes register on import)
+    account,
+    admin,
+    cases,
+    documents,
+    handovers,
+    languages,
+    pwa,
+    recordings,
+    rounds,
+    sux,
+    tablet,
+    together,
+)
+from kidrate.staff.audit import audit_log as _audit_log  # noqa: E402,F401  (the audit log's routes)
+from kidrate.staff.report import report as _group_report  # noqa: E402,F401  (the group report's routes)

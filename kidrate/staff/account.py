@@ -2,7 +2,7 @@
 set-up, accepting an invitation, resetting a password, choosing a language.
 
 Every failed password or code counts against the account: after five in a row it is locked for a
-while (kidrate/two_factor.py has the backoff). A failure says the same whether the account exists,
+while (kidrate/protection/two_factor.py has the backoff). A failure says the same whether the account exists,
 is locked or the password was wrong.
 """
 
@@ -15,11 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import or_, select, update
 
-from .. import two_factor
-from ..accounts import check_password, hash_password, user_for_link_token
-from ..extensions import db, rate_limits
-from ..models import User, utcnow
-from ..security import (
+from kidrate.extensions import db, rate_limits
+from kidrate.models import User, utcnow
+from kidrate.protection import two_factor
+from kidrate.protection.access import (
     allow,
     audit,
     begin_second_step,
@@ -32,8 +31,9 @@ from ..security import (
     sign_in,
     sign_out_session,
 )
-from . import bp
-from .forms import CodeForm, EmptyForm, EnrolForm, ProfileForm, SetPasswordForm, SignInForm
+from kidrate.protection.accounts import check_password, hash_password, user_for_link_token
+from kidrate.staff import bp
+from kidrate.staff.forms import CodeForm, EmptyForm, EnrolForm, ProfileForm, SetPasswordForm, SignInForm
 
 ALL_ROLES = ("social_worker", "therapist", "analyst", "admin", "auditor")
 HOME_BY_ROLE = {

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from ..accounts import account_link_token
-from ..extensions import db
-from ..models import StaffSession, Unit, User, utcnow
-from ..security import allow, audit, end_sessions_of, keep_signed_in
-from . import bp
-from .forms import EmptyForm, NewUserForm, UnitForm
+from kidrate.extensions import db
+from kidrate.models import StaffSession, Unit, User, utcnow
+from kidrate.protection.access import allow, audit, end_sessions_of, keep_signed_in
+from kidrate.protection.accounts import account_link_token
+from kidrate.staff import bp
+from kidrate.staff.forms import EmptyForm, NewUserForm, UnitForm
 
 UNIT_KIND_FOR_ROLE = {"social_worker": "authority", "therapist": "open_care"}
 

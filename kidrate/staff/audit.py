@@ -1,5 +1,5 @@
 """The audit log for auditors and administrators: their own organisation's events, filtered, a page
-at a time, and as CSV. Reading the log is itself logged. The rules are in kidrate/audit.py."""
+at a time, and as CSV. Reading the log is itself logged. The rules are in kidrate/protection/audit.py."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from flask import Response, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import audit as rules
-from ..extensions import db
-from ..models import User
-from ..security import allow, audit
-from . import attachment, bp
+from kidrate.extensions import db
+from kidrate.models import User
+from kidrate.protection import audit as rules
+from kidrate.protection.access import allow, audit
+from kidrate.staff import attachment, bp
 
 READER_ROLES = ("auditor", "admin")
 

@@ -9,17 +9,16 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import cases as case_rules
-from .. import links
-from ..child.message import link_message
-from ..extensions import db
-from ..i18n import CHILD_LOCALES, available_child_locales, draft_child_locales, language_label
-from ..models import Case, ChildLink, Closure, Problem, utcnow
-from ..security import allow, audit, case_or_404
-from ..signals import open_signal_counts
-from ..vocab import PARTICIPATION, ROUND_ORDER, WORKED_WITH
-from . import bp
-from .forms import (
+from kidrate.extensions import db
+from kidrate.languages.i18n import CHILD_LOCALES, available_child_locales, draft_child_locales, language_label
+from kidrate.languages.link_message import link_message
+from kidrate.models import Case, ChildLink, Closure, Problem, utcnow
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread import cases as case_rules
+from kidrate.red_thread import links
+from kidrate.red_thread.signals import open_signal_counts
+from kidrate.staff import bp
+from kidrate.staff.forms import (
     AssignForm,
     CaseForm,
     CorrectionForm,
@@ -28,7 +27,8 @@ from .forms import (
     ProblemForm,
     closure_form_for,
 )
-from .timeline import earlier_timeline
+from kidrate.staff.timeline import earlier_timeline
+from kidrate.vocab import PARTICIPATION, ROUND_ORDER, WORKED_WITH
 
 CASE_ROLES = ("social_worker", "therapist")
 
@@ -142,7 +142,7 @@ def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_
             link_form.language.data = case.child_language if case.child_language in available else "sv"
             context["link_form"] = link_form
     if case.status != "closed" and case_rules.child_problems(case):
-        from .languages import translation_form
+        from kidrate.staff.languages import translation_form
 
         context["translation_form"] = translation_form(case)
     return render_template("staff/case.html", **context), status
@@ -279,7 +279,7 @@ def link_revoke(case_id: int, link_id: int):
 
 
 def refuse_if_purged(case: Case):
-    """A purged case has no content to show or correct (kidrate/retention.py): say so, change nothing."""
+    """A purged case has no content to show or correct (kidrate/protection/retention.py): say so, change nothing."""
     if case.purged_at is None:
         return None
     flash(_("The content of this case was removed by retention on %(date)s.", date=format_date(case.purged_at)),

@@ -11,11 +11,11 @@ import json
 from flask import abort, current_app, render_template
 from flask_babel import get_locale
 
-from .. import documents
-from ..assignment import compile_assignment
-from ..extensions import db
-from ..security import allow, audit, case_or_404
-from . import attachment, bp
+from kidrate.extensions import db
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread import documents
+from kidrate.red_thread.assignment import compile_assignment
+from kidrate.staff import attachment, bp
 
 bp.add_app_template_global(documents.handover_chart, "handover_chart")
 

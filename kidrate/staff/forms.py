@@ -21,8 +21,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..accounts import PASSWORD_MIN_LENGTH
-from ..vocab import (
+from kidrate.protection.accounts import PASSWORD_MIN_LENGTH
+from kidrate.vocab import (
     CLOSURE_REASONS,
     CLOSURE_REASONS_NEEDING_TEXT,
     GENDERS,

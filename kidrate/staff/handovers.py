@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, g, redirect, render_template, url_for
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Case, Handover, utcnow
-from ..security import allow, audit, case_or_404
-from . import bp
-from .forms import EmptyForm
+from kidrate.extensions import db
+from kidrate.models import Case, Handover, utcnow
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.staff import bp
+from kidrate.staff.forms import EmptyForm
 
 
 @bp.get("/handovers")

@@ -9,14 +9,14 @@ from flask import abort, current_app, flash, g, redirect, render_template, url_f
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import catalogues
-from ..cases import child_problems
-from ..extensions import db
-from ..i18n import CHILD_LOCALES, STAFF_LOCALES, language_label
-from ..models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
-from ..security import allow, audit, case_or_404
-from . import bp
-from .forms import CatalogueUploadForm, EmptyForm, ProblemTranslationForm
+from kidrate.extensions import db
+from kidrate.languages import catalogues
+from kidrate.languages.i18n import CHILD_LOCALES, STAFF_LOCALES, language_label
+from kidrate.models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread.cases import child_problems
+from kidrate.staff import bp
+from kidrate.staff.forms import CatalogueUploadForm, EmptyForm, ProblemTranslationForm
 
 CATALOGUE_MAX_BYTES = 512 * 1024
 

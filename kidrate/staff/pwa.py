@@ -8,10 +8,10 @@ import hashlib
 from flask import Response, json, render_template, url_for
 from flask_babel import gettext as _
 
-from ..assets import STAFF_SHELL, asset_version
-from ..i18n import html_lang, text_direction
-from ..security import public
-from . import bp
+from kidrate.assets import STAFF_SHELL, asset_version
+from kidrate.languages.i18n import html_lang, text_direction
+from kidrate.protection.access import public
+from kidrate.staff import bp
 
 THEME_COLOUR = "#1f5fa8"
 

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from .. import catalogues
-from ..cases import child_problems
-from ..extensions import db
-from ..i18n import available_child_locales, language_label
-from ..models import Case, Recording, utcnow
-from ..recordings import MAX_BYTES, audio_mime, check_audio, message_key
-from ..security import allow, audit, case_or_404
-from . import bp
+from kidrate.extensions import db
+from kidrate.languages import catalogues
+from kidrate.languages.i18n import available_child_locales, language_label
+from kidrate.languages.recordings import MAX_BYTES, audio_mime, check_audio, message_key
+from kidrate.models import Case, Recording, utcnow
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread.cases import child_problems
+from kidrate.staff import bp
 
 UPLOAD_ENDPOINTS = frozenset({"staff.recording_upload", "staff.admin_recording_upload"})
 # Room for a recording at the limit plus the form around it; a larger request is refused (413)
@@ -116,7 +116,7 @@ def _refused(case: Case, code: str):
     message = _error_message(code)
     if _wants_json():
         return jsonify(status="error", message=message), 400
-    from .cases import _render_case
+    from kidrate.staff.cases import _render_case
 
     flash(message, "error")
     return _render_case(case, status=400)
@@ -188,7 +188,7 @@ def _locale_or_404(locale: str) -> str:
 
 def fixed_texts(locale: str) -> list[FixedText]:
     """Every message of the child's catalogue, with its translation in use for the locale."""
-    from .languages import override_root
+    from kidrate.staff.languages import override_root
 
     translations: dict[str, str] = {}
     path, _overridden = catalogues.catalogue_path("child", locale, override_root())

@@ -7,15 +7,15 @@ from flask import Response, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Unit
-from ..report import AGE_GROUPS, build_report, parse_filters
-from ..report_chart import bar_chart, slope_chart
-from ..report_export import report_csv, report_xlsx
-from ..security import allow, audit
-from ..suppression import format_value
-from ..vocab import GENDERS, INTERVENTION_TYPES
-from . import attachment, bp
+from kidrate.extensions import db
+from kidrate.models import Unit
+from kidrate.protection.access import allow, audit
+from kidrate.staff import attachment, bp
+from kidrate.statistics.chart import bar_chart, slope_chart
+from kidrate.statistics.export import report_csv, report_xlsx
+from kidrate.statistics.report import AGE_GROUPS, build_report, parse_filters
+from kidrate.statistics.suppression import format_value
+from kidrate.vocab import GENDERS, INTERVENTION_TYPES
 
 FILTER_NAMES = ("from", "to", "unit", "intervention", "age_group", "gender")
 

@@ -16,16 +16,16 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from .. import signals as signal_rules
-from ..checks import check_case
-from ..extensions import db
-from ..handover import gather
-from ..models import Case, Problem, RatingRound, SafetySignal, User
-from ..security import allow, audit, case_or_404
-from ..vocab import ANSWERED_HOW, ROUND_ORDER, choices
-from . import bp
-from .cases import _render_case, refuse_if_purged
-from .forms import TEXT_MAX, EmptyForm
+from kidrate.extensions import db
+from kidrate.models import Case, Problem, RatingRound, SafetySignal, User
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread import signals as signal_rules
+from kidrate.red_thread.checks import check_case
+from kidrate.red_thread.facts import gather
+from kidrate.staff import bp
+from kidrate.staff.cases import _render_case, refuse_if_purged
+from kidrate.staff.forms import TEXT_MAX, EmptyForm
+from kidrate.vocab import ANSWERED_HOW, ROUND_ORDER, choices
 
 # --- Forms ---------------------------------------------------------------------------------------
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, SelectField
 
-from .. import sux
-from ..extensions import db
-from ..importing import ImportRefused, export_sux, import_sux
-from ..models import Unit, User
-from ..security import allow, audit
-from . import attachment, bp
+from kidrate.extensions import db
+from kidrate.models import Unit, User
+from kidrate.protection.access import allow, audit
+from kidrate.staff import attachment, bp
+from kidrate.statistics import sux
+from kidrate.statistics.sux_import import ImportRefused, export_sux, import_sux
 
 SUX_MAX_BYTES = 5 * 1024 * 1024
 # Room for a file at the limit plus the form around it; larger requests are refused (413) unread.

@@ -2,7 +2,7 @@
 signed-in device, and the staff side stays locked until the therapist's password is given again.
 
 The lock, and the link the hand-over opened, live in the session's row on the server (StaffSession;
-see kidrate/tablet.py for the rules and security.enforce_access for where the lock is enforced). The
+see red_thread/tablet.py for the rules and protection/access.py enforce_access for where the lock is enforced). The
 hand-over starts a new session row and unlocking another: a copy of the cookie from before either is
 dead, and the changed cookie also keeps Chromium from showing a staff page again out of its
 back/forward cache. When the locked session ends (unlocked, five wrong passwords, idle), its link
@@ -23,15 +23,23 @@ from sqlalchemy import func, select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .. import cases as case_rules
-from .. import links, tablet
-from ..accounts import check_password
-from ..extensions import db, rate_limits
-from ..i18n import available_child_locales
-from ..models import AuditEvent, ChildLink
-from ..security import LOCKED_PAGE, allow, audit, case_or_404, current_staff_session, restart_session, sign_out_session
-from ..vocab import ROUND_ORDER
-from . import bp
+from kidrate.extensions import db, rate_limits
+from kidrate.languages.i18n import available_child_locales
+from kidrate.models import AuditEvent, ChildLink
+from kidrate.protection.access import (
+    LOCKED_PAGE,
+    allow,
+    audit,
+    case_or_404,
+    current_staff_session,
+    restart_session,
+    sign_out_session,
+)
+from kidrate.protection.accounts import check_password
+from kidrate.red_thread import cases as case_rules
+from kidrate.red_thread import links, tablet
+from kidrate.staff import bp
+from kidrate.vocab import ROUND_ORDER
 
 
 class UnlockForm(FlaskForm):
@@ -49,12 +57,12 @@ def locked_page(form: UnlockForm | None = None, *, status: int = 423, error: str
 
 @bp.record_once
 def _install_locked_page(state) -> None:
-    # security.enforce_access shows this page for every staff address while the session is locked.
+    # access.enforce_access shows this page for every staff address while the session is locked.
     state.app.extensions[LOCKED_PAGE] = locked_page
 
 
 def _refuse(case, reason: str):
-    from .cases import _render_case
+    from kidrate.staff.cases import _render_case
 
     if reason == "no_problems":
         flash(_("There is no problem in the child's words to rate yet."), "error")

@@ -1,12 +1,12 @@
 """The returning child on the social worker's case page: every earlier intervention with the same
-case reference in the unit, from its stored handovers (the rules are in kidrate/timeline.py)."""
+case reference in the unit, from its stored handovers (the rules are in kidrate/red_thread/timeline.py)."""
 
 from __future__ import annotations
 
-from ..extensions import db
-from ..models import Case
-from ..security import audit
-from ..timeline import Episode, build_timeline
+from kidrate.extensions import db
+from kidrate.models import Case
+from kidrate.protection.access import audit
+from kidrate.red_thread.timeline import Episode, build_timeline
 
 
 def earlier_timeline(earlier: list[Case]) -> list[Episode]:

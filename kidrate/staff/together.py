@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 
-from .. import together
-from ..cases import child_problems
-from ..extensions import db
-from ..i18n import available_child_locales, child_domain, set_catalogue_organisation, set_page_locale
-from ..models import Case
-from ..security import allow, audit, case_or_404
-from . import bp
-from .cases import refuse_if_purged
+from kidrate.extensions import db
+from kidrate.languages.i18n import available_child_locales, child_domain, set_catalogue_organisation, set_page_locale
+from kidrate.models import Case
+from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread import together
+from kidrate.red_thread.cases import child_problems
+from kidrate.staff import bp
+from kidrate.staff.cases import refuse_if_purged
 
 
 def page_language(case: Case, asked: str | None) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from .chart import COLOURS
-from .suppression import Hidden, format_value
+from kidrate.red_thread.chart import COLOURS
+from kidrate.statistics.suppression import Hidden, format_value
 
 WIDTH = 640
 LABEL_W = 300

@@ -13,11 +13,11 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from .extensions import db
-from .importing import ImportRefused, export_sux, import_sux
-from .models import AuditEvent, Organisation, Unit
-from .report import build_report, parse_filters
-from .report_export import report_csv, report_text
+from kidrate.extensions import db
+from kidrate.models import AuditEvent, Organisation, Unit
+from kidrate.statistics.export import report_csv, report_text
+from kidrate.statistics.report import build_report, parse_filters
+from kidrate.statistics.sux_import import ImportRefused, export_sux, import_sux
 
 
 def _organisation(organisation_id: int) -> Organisation:
@@ -114,3 +114,6 @@ def _report(organisation_id, closed_from, closed_to, unit, intervention, age_gro
     session.add(AuditEvent(organisation_id=organisation_id, action="download_report", target=f"cli:{output}"))
     session.commit()
     click.echo(report_csv(report) if output == "csv" else report_text(report), nl=False)
+
+
+COMMANDS = (report_command, import_sux_command, export_sux_command)

@@ -10,8 +10,8 @@ import csv
 import io
 import re
 
-from .report import Report
-from .suppression import Hidden, Table, format_value, suppress
+from kidrate.statistics.report import Report
+from kidrate.statistics.suppression import Hidden, Table, format_value, suppress
 
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 

@@ -36,11 +36,11 @@ from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, String, and_, case, cast, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .filter_values import date_value, text_value, whole_number
-from .models import Case, Closure, Problem
-from .rating_summary import SUMMARY_COLUMNS
-from .suppression import Column, Row, Table, suppress
-from .vocab import (
+from kidrate.filter_values import date_value, text_value, whole_number
+from kidrate.models import Case, Closure, Problem
+from kidrate.red_thread.rating_summary import SUMMARY_COLUMNS
+from kidrate.statistics.suppression import Column, Row, Table, suppress
+from kidrate.vocab import (
     CLOSURE_REASONS,
     EARLIER_EPISODES,
     GENDERS,

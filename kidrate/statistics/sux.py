@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from .vocab import BORN, CLOSURE_REASONS, EARLIER_EPISODES, GENDERS, INTERVENTION_TYPES, PROBLEM_CATEGORIES
+from kidrate.vocab import BORN, CLOSURE_REASONS, EARLIER_EPISODES, GENDERS, INTERVENTION_TYPES, PROBLEM_CATEGORIES
 
 COLUMNS = (
     "case_ref", "age", "gender", "born", "referred_on", "started_on", "earlier_episodes",

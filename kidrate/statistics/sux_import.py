@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from . import sux
-from .models import Case, Closure, Problem, RatingRound, Unit, User
-from .vocab import ROUND_ORDER
+from kidrate.models import Case, Closure, Problem, RatingRound, Unit, User
+from kidrate.statistics import sux
+from kidrate.vocab import ROUND_ORDER
 
 
 class ImportRefused(Exception):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # The stored form is versioned ("v1:…"): later code must go on reading v1, so this step may use it.
-from kidrate import crypto
+from kidrate.protection import crypto
 from kidrate.config import load_settings
 
 revision = '0008'

@@ -10,8 +10,8 @@ import wave
 import pytest
 
 from kidrate.extensions import db
+from kidrate.languages.recordings import message_key
 from kidrate.models import Case, Recording
-from kidrate.recordings import message_key
 
 from .conftest import assert_accessible
 

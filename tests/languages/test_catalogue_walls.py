@@ -23,13 +23,13 @@ from flask import render_template
 from flask_babel import force_locale, get_babel
 from sqlalchemy import select
 
-from kidrate import catalogues
 from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
-from kidrate.i18n import child_domain
+from kidrate.languages import catalogues
+from kidrate.languages.i18n import child_domain
 from kidrate.models import AuditEvent, Organisation, OrganisationCatalogue, Unit, User
 
-from .conftest import post_form, sign_in
+from ..conftest import post_form, sign_in
 from .test_languages import po_bytes, upload
 
 WARNING_ID = ("The person who helps you will read your answers. If you tell us you are not safe, "

@@ -12,11 +12,11 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from kidrate.catalogues import review_state
 from kidrate.config import PROJECT_ROOT
-from kidrate.i18n import CHILD_LOCALES, text_direction
+from kidrate.languages.catalogues import review_state
+from kidrate.languages.i18n import CHILD_LOCALES, text_direction
 
-from .conftest import sign_in
+from ..conftest import sign_in
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")

@@ -13,14 +13,16 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 from sqlalchemy import func, select
 
-from kidrate import cases, catalogues
-from kidrate.child.message import link_message
 from kidrate.extensions import db
-from kidrate.handover import compile_handover, gather
-from kidrate.i18n import draft_child_locales, set_catalogue_organisation
+from kidrate.languages import catalogues
+from kidrate.languages.i18n import draft_child_locales, set_catalogue_organisation
+from kidrate.languages.link_message import link_message
 from kidrate.models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
+from kidrate.red_thread import cases
+from kidrate.red_thread.facts import gather
+from kidrate.red_thread.handover import compile_handover
 
-from .conftest import post_form, sign_in
+from ..conftest import post_form, sign_in
 
 ARABIC = "أبي يصرخ علي"
 

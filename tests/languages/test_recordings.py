@@ -14,15 +14,15 @@ from babel.messages.pofile import read_po
 from markupsafe import escape
 from sqlalchemy import delete, event, func, select
 
-from kidrate import links
-from kidrate.accounts import hash_password
 from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
-from kidrate.i18n import set_page_locale
+from kidrate.languages.i18n import set_page_locale
+from kidrate.languages.recordings import MAX_BYTES, audio_mime, check_audio, message_key
 from kidrate.models import AuditEvent, Case, ChildLink, Organisation, Problem, Recording, User, utcnow
-from kidrate.recordings import MAX_BYTES, audio_mime, check_audio, message_key
+from kidrate.protection.accounts import hash_password
+from kidrate.red_thread import links
 
-from .conftest import csrf_token, sign_in
+from ..conftest import csrf_token, sign_in
 
 # Tiny files that begin as their containers do (the server checks the first bytes, not the sound).
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x9f\x42\x86\x81\x01" + b"\x00" * 40

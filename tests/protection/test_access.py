@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kidrate import cases
 from kidrate.extensions import db
 from kidrate.models import Case, Closure, Organisation, Unit, User
+from kidrate.red_thread import cases
 
-from .conftest import csrf_token, sign_in
-from .factories import Factory
+from ..conftest import csrf_token, sign_in
+from ..factories import Factory
 
 SECRET = "HEMLIGA-ORD-7731"
 PUBLIC = {"static", "root", "staff.manifest", "staff.service_worker", "staff.sign_in", "staff.accept_invite",

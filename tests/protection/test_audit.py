@@ -8,20 +8,20 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from kidrate.audit import ACTIONS, AuditLogIsAppendOnly, parse_filters, parse_page
+from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, Organisation, Unit, User
-from kidrate.security import audit
+from kidrate.protection.access import audit
+from kidrate.protection.audit import ACTIONS, AuditLogIsAppendOnly, parse_filters, parse_page
 
-from .conftest import post_form, sign_in
+from ..conftest import post_form, sign_in
 
-KIDRATE = Path(__file__).resolve().parent.parent / "kidrate"
+KIDRATE = PROJECT_ROOT / "kidrate"
 T0 = datetime(2026, 3, 10, 12, 0)  # naive UTC, as stored
 
 
@@ -180,7 +180,7 @@ def test_no_code_outside_retention_updates_or_deletes_audit_events():
                 offenders.append(f"{path.relative_to(KIDRATE.parent)}:{number}: {line.strip()}")
     assert offenders == []
     # The scan does find such a statement (so that the test is not vacuous).
-    retention = (KIDRATE / "retention.py").read_text()
+    retention = (KIDRATE / "protection" / "retention.py").read_text()
     assert any(pattern.search(retention) for pattern in WRITES_TO_AUDIT)
 
 
@@ -356,7 +356,7 @@ def test_csv_cells_cannot_run_as_formulas(app, world):
 
 
 def test_an_export_too_large_is_refused(app, world, monkeypatch):
-    monkeypatch.setattr("kidrate.audit.EXPORT_MAX", 2)
+    monkeypatch.setattr("kidrate.protection.audit.EXPORT_MAX", 2)
     response = client_for(app, "auditor").get("/staff/audit.csv")
     assert response.status_code == 400 and "Narrow the filters" in response.text
 

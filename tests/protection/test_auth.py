@@ -13,13 +13,13 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select
 
 from kidrate import create_app
-from kidrate.accounts import account_link_token, hash_password
 from kidrate.config import load_settings
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, User
+from kidrate.protection.accounts import account_link_token, hash_password
 
-from .conftest import csrf_token, english, post_form, session_of, sign_in
-from .factories import Factory
+from ..conftest import csrf_token, english, post_form, session_of, sign_in
+from ..factories import Factory
 
 WRONG = "Wrong username or password."
 NEW_PASSWORD = "a long new passphrase"

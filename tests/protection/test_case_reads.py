@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from kidrate import cases
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, Closure, User
+from kidrate.red_thread import cases
 
-from .conftest import csrf_token, sign_in
+from ..conftest import csrf_token, sign_in
 
 SECRET = "HEMLIGA-ORD-4411"
 
@@ -118,7 +118,7 @@ def test_a_failed_form_that_shows_the_case_again_leaves_a_view_event(app, world,
 def test_a_page_whose_audit_event_cannot_be_written_is_not_shown(app, world, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from kidrate import case_reads
+    from kidrate.protection import case_reads
 
     def refuse(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("database is down"))

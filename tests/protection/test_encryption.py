@@ -17,9 +17,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from kidrate import create_app, crypto
+from kidrate import create_app
 from kidrate.config import load_settings, new_data_key
-from kidrate.crypto_cli import encrypted_columns
 from kidrate.extensions import db
 from kidrate.models import (
     AuditEvent,
@@ -32,9 +31,11 @@ from kidrate.models import (
     Submission,
     User,
 )
-from kidrate.report import ReportFilters, compute_tables
+from kidrate.protection import crypto
+from kidrate.protection.cli import encrypted_columns
+from kidrate.statistics.report import ReportFilters, compute_tables
 
-from .conftest import csrf_token, post_form, sign_in
+from ..conftest import csrf_token, post_form, sign_in
 
 CASE_REF = "BOU-2026-42"
 SECRETS = {

@@ -12,9 +12,9 @@ from kidrate import create_app
 from kidrate.config import load_settings
 from kidrate.extensions import db
 from kidrate.models import Case
-from kidrate.security import RedactTokens, redact
+from kidrate.protection.access import RedactTokens, redact
 
-from .conftest import sign_in
+from ..conftest import sign_in
 
 CHILD_TOKEN = "AbCdEf0123456789AbCdEf0123456789"
 

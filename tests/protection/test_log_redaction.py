@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from kidrate.security import RedactTokens, redact
+from kidrate.protection.access import RedactTokens, redact
 
 CHILD = "Xq3_ab-9ZZk2LmNo4pQrStUvWxYz0123"  # the shape of a child's token (32 characters)
 INVITE = "eyJ1aWQiOjd9.aBcDeF.gHiJkLmNoPqRsTuV"  # the shape of an invitation token (itsdangerous)

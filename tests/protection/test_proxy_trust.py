@@ -16,7 +16,7 @@ from kidrate import create_app
 from kidrate.config import ConfigError, load_settings, new_data_key
 from kidrate.extensions import db
 
-from .conftest import csrf_token, sign_in
+from ..conftest import csrf_token, sign_in
 
 PROXY = {"REMOTE_ADDR": "127.0.0.1"}  # the test client's own address: a proxy on this host
 

@@ -1,4 +1,4 @@
-"""Retention (kidrate/retention.py, `kidrate purge`): a case closed longer ago than the retention period
+"""Retention (kidrate/protection/retention.py, `kidrate purge`): a case closed longer ago than the retention period
 loses every word and every trace of the child's answers, keeps what group statistics count (the
 report and the SU-X export give the same figures before and after), and says so on its page; audit
 events older than their own period go, newer ones stay; a dry run changes nothing."""
@@ -12,9 +12,7 @@ import pytest
 from sqlalchemy import column, func, literal_column, or_, select
 from sqlalchemy import table as sql_table
 
-from kidrate import cases
 from kidrate.extensions import db
-from kidrate.importing import export_sux
 from kidrate.models import (
     AuditEvent,
     Base,
@@ -31,11 +29,13 @@ from kidrate.models import (
     User,
     utcnow,
 )
-from kidrate.rating_summary import refresh_rating_summary
-from kidrate.report import ReportFilters, build_report, compute_tables
-from kidrate.retention import purge, years_before
+from kidrate.protection.retention import purge, years_before
+from kidrate.red_thread import cases
+from kidrate.red_thread.rating_summary import refresh_rating_summary
+from kidrate.statistics.report import ReportFilters, build_report, compute_tables
+from kidrate.statistics.sux_import import export_sux
 
-from .conftest import csrf_token, sign_in
+from ..conftest import csrf_token, sign_in
 
 SECRET = "HEMLIGT-RETENTION-4471"
 NOW = utcnow()

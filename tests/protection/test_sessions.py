@@ -13,13 +13,13 @@ import pyotp
 import pytest
 from sqlalchemy import select, update
 
-from kidrate import two_factor
-from kidrate.accounts import hash_password
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, ChildLink, Organisation, StaffSession, User, utcnow
+from kidrate.protection import two_factor
+from kidrate.protection.accounts import hash_password
 
-from .conftest import child_posts, csrf_token, post_form, session_of, sign_in
-from .factories import Factory
+from ..conftest import child_posts, csrf_token, post_form, session_of, sign_in
+from ..factories import Factory
 
 NEW_PASSWORD = "a long new passphrase"
 

@@ -16,13 +16,14 @@ import pyotp
 import pytest
 from sqlalchemy import func, select, update
 
-from kidrate import create_app, two_factor
+from kidrate import create_app
 from kidrate.config import ConfigError, load_settings
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, User, utcnow
+from kidrate.protection import two_factor
 
-from .conftest import csrf_token, english, post_form, session_of, sign_in
-from .factories import Factory
+from ..conftest import csrf_token, english, post_form, session_of, sign_in
+from ..factories import Factory
 
 WRONG = "Wrong username or password. After several failed attempts in a row, signing in pauses for a while."
 CODE_WRONG = "The code is not right. After several failed attempts in a row, signing in pauses for a while."
@@ -505,7 +506,7 @@ def test_unknown_user_is_checked_against_a_dummy_hash(app, make, monkeypatch):
 
 @pytest.mark.parametrize("purpose", ["invite", "reset"])
 def test_a_password_needs_twelve_characters(app, make, purpose):
-    from kidrate.accounts import account_link_token
+    from kidrate.protection.accounts import account_link_token
 
     user = make.user("social_worker", username="nina")
     with app.test_request_context():

@@ -11,8 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kidrate import cases
-from kidrate.checks import (
+from kidrate.extensions import db
+from kidrate.models import AuditEvent, Case, Closure, Handover, Problem, User, utcnow
+from kidrate.red_thread import cases
+from kidrate.red_thread.checks import (
     BETTER,
     CHILD_PROBLEM_WITHOUT_GOAL,
     FOLLOW_UP_PASSED,
@@ -28,11 +30,10 @@ from kidrate.checks import (
     check_case,
     child_view,
 )
-from kidrate.extensions import db
-from kidrate.handover import CaseFacts, ClosureFact, ProblemFact, RatingFact, RoundFact, compile_handover
-from kidrate.models import AuditEvent, Case, Closure, Handover, Problem, User, utcnow
+from kidrate.red_thread.facts import CaseFacts, ClosureFact, ProblemFact, RatingFact, RoundFact
+from kidrate.red_thread.handover import compile_handover
 
-from .conftest import child_posts, csrf_token, post_form, sign_in
+from ..conftest import child_posts, csrf_token, post_form, sign_in
 
 TODAY = date(2026, 3, 1)
 ASSIGNED = datetime(2026, 1, 10, 9, 0)
@@ -560,7 +561,7 @@ def test_a_handover_without_open_checks_says_so_and_old_documents_still_render(a
 
 def test_gather_reads_what_the_checks_need(app, make, people):
     """gather() reads what the checks need: met alone, how each round was answered, good enough."""
-    from kidrate.handover import gather
+    from kidrate.red_thread.facts import gather
 
     case = _case(make, people)
     case = db.session.get(Case, case.id)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kidrate.extensions import db
-from kidrate.links import hash_token
 from kidrate.models import ChildLink, Rating, Submission, utcnow
+from kidrate.red_thread.links import hash_token
 
 GONE = "be used any more"
 

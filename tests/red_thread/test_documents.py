@@ -16,13 +16,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from kidrate import cases, checks, documents, links, vocab
-from kidrate.assignment import SCHEMA as ASSIGNMENT_SCHEMA
-from kidrate.assignment import compile_assignment
-from kidrate.chart import ChartText, rating_chart
+from kidrate import vocab
 from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
-from kidrate.handover import SCHEMA as HANDOVER_SCHEMA
 from kidrate.models import (
     AuditEvent,
     Case,
@@ -33,8 +29,13 @@ from kidrate.models import (
     User,
     utcnow,
 )
+from kidrate.red_thread import cases, checks, documents, links
+from kidrate.red_thread.assignment import SCHEMA as ASSIGNMENT_SCHEMA
+from kidrate.red_thread.assignment import compile_assignment
+from kidrate.red_thread.chart import ChartText, rating_chart
+from kidrate.red_thread.handover import SCHEMA as HANDOVER_SCHEMA
 
-from .conftest import sign_in
+from ..conftest import sign_in
 
 jsonschema = pytest.importorskip("jsonschema")
 

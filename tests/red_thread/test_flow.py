@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, Handover, Problem
 
-from .conftest import post_form, sign_in
+from ..conftest import post_form, sign_in
 
 LINK = re.compile(r'value="(http://localhost/r/[A-Za-z0-9_-]{32})"')
 

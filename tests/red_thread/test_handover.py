@@ -11,19 +11,11 @@ from datetime import date, datetime
 import pytest
 
 from kidrate.extensions import db
-from kidrate.handover import (
-    SCHEMA,
-    CaseFacts,
-    ClosureFact,
-    ProblemFact,
-    RatingFact,
-    RoundFact,
-    compile_handover,
-    gather,
-)
 from kidrate.models import Case, utcnow
+from kidrate.red_thread.facts import CaseFacts, ClosureFact, ProblemFact, RatingFact, RoundFact, gather
+from kidrate.red_thread.handover import SCHEMA, compile_handover
 
-from .conftest import child_posts
+from ..conftest import child_posts
 
 ASSIGNED = datetime(2026, 1, 10, 9, 30)
 SUBMITTED = datetime(2026, 1, 12, 14, 0)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, SafetySignal
-from kidrate.signals import DROP, Signal, signals_for
+from kidrate.red_thread.signals import DROP, Signal, signals_for
 
-from .conftest import child_posts, csrf_token, post_form, sign_in
+from ..conftest import child_posts, csrf_token, post_form, sign_in
 
 VIOLENCE = {1: "violence_abuse", 2: "family_violence", 3: "honour_violence"}
 OTHER = {4: "school", 5: "child_mental_health"}

@@ -9,13 +9,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from kidrate import tablet
-from kidrate.accounts import hash_password
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, ChildLink, Rating, RatingRound, Submission
+from kidrate.protection.accounts import hash_password
+from kidrate.red_thread import tablet
 
-from .conftest import csrf_token, sign_in
-from .factories import Factory
+from ..conftest import csrf_token, sign_in
+from ..factories import Factory
 
 WORDS = ("Pappa slår mig.", "Jag har inga kompisar.")
 LOCKED = "This device is locked"

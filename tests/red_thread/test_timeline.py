@@ -9,13 +9,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from kidrate import cases
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, ChildLink, Closure, Handover, Rating, RatingRound, Submission, User
-from kidrate.timeline import build_timeline, episode
+from kidrate.red_thread import cases
+from kidrate.red_thread.timeline import build_timeline, episode
 
-from .conftest import sign_in
-from .factories import Factory
+from ..conftest import sign_in
+from ..factories import Factory
 
 REF = "BOU-RETURN-9"
 

@@ -9,9 +9,8 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from kidrate import together
 from kidrate.extensions import db
-from kidrate.i18n import child_domain
+from kidrate.languages.i18n import child_domain
 from kidrate.models import (
     AuditEvent,
     Case,
@@ -22,9 +21,10 @@ from kidrate.models import (
     RatingRound,
     Submission,
 )
+from kidrate.red_thread import together
 
-from .conftest import sign_in
-from .factories import Factory
+from ..conftest import sign_in
+from ..factories import Factory
 
 GOAL = "Trygg hemma"
 INVESTIGATION = "Föräldrarna bråkar mycket enligt skolan."

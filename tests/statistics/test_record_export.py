@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, Organisation, User
 
-from .conftest import csrf_token, sign_in
+from ..conftest import csrf_token, sign_in
 from .test_sux import HEADER, closed_native_case
 
 EXPORT = "/staff/sux/export.csv?from=2000-01-01"

@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 
 from kidrate.extensions import db
 from kidrate.models import Case, ChildLink, Closure, Organisation, Problem, Rating, Submission, Unit, User
-from kidrate.rating_summary import refresh_rating_summary
-from kidrate.report import ReportFilters, build_report, compute_tables, parse_filters
-from kidrate.report_export import report_csv, report_xlsx
-from kidrate.suppression import Column, Hidden, Row, Table, hidden_cells, suppress
+from kidrate.red_thread.rating_summary import refresh_rating_summary
+from kidrate.statistics.export import report_csv, report_xlsx
+from kidrate.statistics.report import ReportFilters, build_report, compute_tables, parse_filters
+from kidrate.statistics.suppression import Column, Hidden, Row, Table, hidden_cells, suppress
 
-from .conftest import sign_in
+from ..conftest import sign_in
 
 TODAY = date(2028, 6, 1)
 START = date(2024, 1, 1)

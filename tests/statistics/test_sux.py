@@ -9,13 +9,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from kidrate import cases, sux
 from kidrate.extensions import db
-from kidrate.importing import ImportRefused, export_sux, import_sux
 from kidrate.models import AuditEvent, Case, Closure, Organisation, Problem, Rating, RatingRound, Unit, User
-from kidrate.report import ReportFilters, compute_tables
+from kidrate.red_thread import cases
+from kidrate.statistics import sux
+from kidrate.statistics.report import ReportFilters, compute_tables
+from kidrate.statistics.sux_import import ImportRefused, export_sux, import_sux
 
-from .conftest import csrf_token, post_form, sign_in
+from ..conftest import csrf_token, post_form, sign_in
 
 HEADER = ",".join(sux.COLUMNS)
 GOOD = "\n".join([

@@ -12,7 +12,7 @@ from datetime import date
 from babel.dates import format_date
 from flask_babel import force_locale
 
-from ..i18n import child_domain
+from kidrate.languages.i18n import child_domain
 
 
 def link_message(url: str, expires: date, language: str) -> str:
