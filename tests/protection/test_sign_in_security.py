@@ -41,7 +41,7 @@ def events(action: str, user_id: int | None = None) -> list[AuditEvent]:
     query = select(AuditEvent).where(AuditEvent.action == action)
     if user_id is not None:
         query = query.where(AuditEvent.user_id == user_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.order_by(AuditEvent.id)))
 
 
 def code_at(secret: str, steps_ahead: int = 0) -> str:
