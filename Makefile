@@ -33,7 +33,7 @@ translations: install
 	$(PYBABEL) -q extract -F babel.cfg --ignore-dirs='.* ._ child' --no-location --sort-output \
 	    -k lazy_gettext -k _l -o $(LOCALES)/messages.pot .
 	$(PYBABEL) -q extract -F babel-child.cfg --no-location --sort-output \
-	    -k lazy_gettext -k _l -k say -o $(LOCALES)/child.pot .
+	    --add-comments=NOTE: --strip-comment-tags -k lazy_gettext -k _l -k say -o $(LOCALES)/child.pot .
 	$(PYBABEL) -q update --ignore-obsolete --no-fuzzy-matching -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages
 	$(PYBABEL) -q update --ignore-obsolete --no-fuzzy-matching -i $(LOCALES)/child.pot -d $(LOCALES) -D child
 	$(MAKE) compile-translations

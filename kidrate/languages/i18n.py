@@ -115,10 +115,13 @@ def configure_catalogues(app: Flask) -> None:
     )
     # Flask-Babel's lazy string calls itself HTML (Jinja, WTForms labels and choices trust it as is).
     LazyString.__html__ = _lazy_html
+    # The child's words inside the page language's quotation marks: {{ _("“%(words)s”", words=child_words(…)) }}.
+    app.jinja_env.globals["child_words"] = child_words
 
 
-# Where CLDR's own name would mislead a family: Dari is not "Persian (Afghanistan)" to its speakers.
-OWN_NAMES = {"fa_AF": "دری"}
+# Where CLDR's own name would mislead a family: Dari is not "Persian (Afghanistan)" to its speakers,
+# and families look for Sorani by that name, not by CLDR's "Central Kurdish" (کوردیی ناوەندی).
+OWN_NAMES = {"fa_AF": "دری", "ckb": "کوردی سۆرانی"}
 
 
 def language_name(code: str) -> str:
@@ -137,6 +140,8 @@ def language_label(code: str) -> str:
     own = language_name(code)
     if code == "fa_AF":
         here = str(_l("Dari"))
+    elif code == "ckb":
+        here = str(_l("Kurdish (Sorani)"))
     else:
         try:
             here = Locale.parse(code).get_display_name(get_locale()) or code
@@ -161,6 +166,15 @@ def lang_attrs(code: str | None, page_code: str) -> Markup:
     if not code or code == page_code:
         return Markup("")
     return Markup(' lang="{}" dir="{}"').format(html_lang(code), text_direction(code))
+
+
+def child_words(words: str | None, code: str | None, page_code: str) -> Markup:
+    """The child's own words (or anything the child wrote) isolated from the page around them: in a <bdi>,
+    so a right-to-left page keeps its quotation marks in place around left-to-right words and the other
+    way round, with the words' own lang and dir where they are in another language than the page (with
+    neither, the browser finds their direction itself). The quotation marks are the page language's:
+    the template puts this inside its catalogue's "“%(words)s”"."""
+    return Markup("<bdi{}>{}</bdi>").format(lang_attrs(code, page_code), words or "")
 
 
 def set_page_locale(code: str) -> None:

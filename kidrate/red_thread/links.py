@@ -3,6 +3,11 @@
 A token is 192 random bits, shown once to the therapist and stored only as its SHA-256. Opening a
 link (GET) consumes nothing; only the child's submission does, atomically, in the same transaction
 that stores the answers.
+
+A link lives to the end of a whole day in Sweden: issued on day D (Europe/Stockholm) for N days, it
+works until 23:59:59.999999 on day D + N there, whatever the clock time of issue and whether or not
+summer time begins or ends in between. The message sent with it names that last day. Like every
+datetime here, expires_at is stored as naive UTC.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,6 +25,29 @@ from kidrate.models import ChildLink, RatingRound, utcnow
 
 TOKEN_BYTES = 24
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+# The day a link ends is a day on the calendar of the families and staff who use it.
+LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
+
+
+def last_day(issued_at: datetime, days: int) -> date:
+    """The last whole day a link issued at issued_at (naive UTC) works: days after the day of issue in Sweden."""
+    return issued_at.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date() + timedelta(days=days)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a day in Sweden, as naive UTC: one microsecond before the next day's midnight there."""
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_ZONE)
+    return (next_midnight.astimezone(UTC) - timedelta(microseconds=1)).replace(tzinfo=None)
+
+
+def expiry(issued_at: datetime, days: int) -> datetime:
+    """When a link issued at issued_at (naive UTC) for days days stops working (naive UTC)."""
+    return end_of_day(last_day(issued_at, days))
+
+
+def shown_last_day(link: ChildLink) -> date:
+    """The day in Sweden on which the link ends: the date its message names."""
+    return link.expires_at.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
 
 
 def hash_token(token: str) -> str:
@@ -40,7 +69,7 @@ def issue(
         language=language,
         created_by_id=created_by_id,
         created_at=now,
-        expires_at=now + timedelta(days=days),
+        expires_at=expiry(now, days),
     )
     session.add(link)
     return link, token

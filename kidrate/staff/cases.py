@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from kidrate.extensions import db
 from kidrate.languages.i18n import CHILD_LOCALES, available_child_locales, draft_child_locales, language_label
-from kidrate.languages.link_message import link_message
+from kidrate.languages.link_message import ADDRESSEES, link_message, suggested_addressee
 from kidrate.models import Case, ChildLink, Closure, Problem, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread import cases as case_rules
@@ -253,10 +253,13 @@ def link_issue(case_id: int, kind: str):
     url = url_for("child.questions", token=token, _external=True)
     qr_svg = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff",
                                                    svgclass="qr", lineclass=None, omitsize=True)
-    # The message to send with the link, in the child's language and the family's.
+    # The message to send with the link, in the child's language and the family's: to the child, or to
+    # the guardian; the one that fits the child's age first, the other one tap away on the same page.
     languages = [link.language] + [code for code in case.family_languages or []
                                    if code in available_child_locales() and code != link.language]
-    messages = [(code, link_message(url, link.expires_at.date(), code)) for code in languages]
+    last_day = links.shown_last_day(link)
+    addressees = sorted(ADDRESSEES, key=lambda who: who != suggested_addressee(case.age))
+    messages = [(who, [(code, link_message(url, last_day, code, who)) for code in languages]) for who in addressees]
     # The token is shown in this one response and never again.
     return render_template("staff/link_issued.html", case=case, link=link, url=url, qr_svg=qr_svg,
                            kind=kind, messages=messages)

@@ -32,8 +32,8 @@ from kidrate.models import AuditEvent, Organisation, OrganisationCatalogue, Unit
 from ..conftest import post_form, sign_in
 from .test_languages import po_bytes, upload
 
-WARNING_ID = ("The person who helps you will read your answers. If you tell us you are not safe, "
-              "the adults must help you.")
+WARNING_ID = ("The person who helps you will read your answers. If you tell us that you are not safe, "
+              "the adults who work here must help you.")
 PARENTS = "Dina svar skickas till dina föräldrar."
 TOGETHER_ID = "Here is what you have answered. We can look at it together."
 REDIRECT = 'Användarnamn<meta http-equiv="refresh" content="0;url=https://attacker.invalid/x" '

@@ -118,18 +118,19 @@ def test_the_link_comes_with_a_message_in_the_childs_and_the_familys_languages(a
     response = post_form(client, page, f"{page}/rounds/start/links", {"language": "ar"})
     assert response.status_code == 200
     url = re.search(r'id="child-link" class="linkbox" readonly value="([^"]+)"', response.text).group(1)
-    messages = dict(re.findall(r'<textarea id="message-(\w+)"[^>]*>(.*?)</textarea>', response.text, re.S))
-    assert set(messages) == {"ar", "so"}
+    messages = dict(re.findall(r'<textarea id="message-(\w+-\w+)"[^>]*>(.*?)</textarea>', response.text, re.S))
+    # To the child and to the guardian, each in the child's language and the family's.
+    assert set(messages) == {"child-ar", "child-so", "guardian-ar", "guardian-so"}
     for text in messages.values():
         assert url in text
         assert case.case_ref not in text and "tess" not in text  # it names no one
-    assert 'data-copy="message-ar"' in response.text
+    assert 'data-copy="message-child-ar"' in response.text and 'data-copy="message-guardian-ar"' in response.text
 
 
 def test_link_message_in_swedish(app):
     with app.test_request_context():
         text = link_message("https://example.se/r/abc", date(2026, 12, 7), "sv")
-    assert text.splitlines()[0].startswith("Hej!") and "7 december 2026" in text
+    assert text.splitlines()[0].startswith("Hej!") and "till och med 2026-12-07:" in text
     assert text.endswith("https://example.se/r/abc")
 
 

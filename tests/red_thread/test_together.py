@@ -83,7 +83,8 @@ def test_the_page_shows_faces_and_the_childs_words_in_the_childs_language(app, m
     # The child's words in the page's language, the words as said one tap away.
     assert IN_ARABIC in page.text and SAID_AR in page.text
     assert re.search(r"<details class=\"original\">.*?" + re.escape(SAID_SV), page.text, re.S)
-    assert f'lang="sv" dir="ltr">“{SAID_SV}”' in page.text
+    # In the page's own quotation marks (Arabic «»), the Swedish words isolated in their own direction.
+    assert f'«<bdi lang="sv" dir="ltr">{SAID_SV}</bdi>»' in page.text
     assert page.headers["Cache-Control"] == "no-store"
 
 
