@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_security,
         configure_assets,
         configure_blueprints,
+        configure_notifications,
         configure_errors,
         configure_cli,
     ):
@@ -163,6 +164,13 @@ def configure_blueprints(app: Flask, settings: Settings) -> None:
     @public
     def root():
         return redirect(url_for("staff.home"))
+
+
+def configure_notifications(app: Flask, settings: Settings) -> None:
+    """E-mail notices: the red thread's events queue them (sent by `kidrate send-mail`)."""
+    from kidrate import notifications
+
+    notifications.init_app(app)
 
 
 class CheckedRequest(Request):

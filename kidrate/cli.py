@@ -22,10 +22,12 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
 def register(app: Flask) -> None:
     """One `kidrate` command: the frame's own (db, demo, create-user) and each room's."""
+    from kidrate.notifications import cli as notifications_cli
     from kidrate.protection import cli as protection_cli
     from kidrate.statistics import cli as statistics_cli
 
-    for command in (db_group, demo, create_user, *statistics_cli.COMMANDS, *protection_cli.COMMANDS):
+    for command in (db_group, demo, create_user, *statistics_cli.COMMANDS, *protection_cli.COMMANDS,
+                    *notifications_cli.COMMANDS):
         app.cli.add_command(command)
 
 

@@ -10,7 +10,8 @@ import base64
 import binascii
 import os
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from email.utils import parseaddr
 from pathlib import Path
 
 from limits import parse_many
@@ -102,11 +103,47 @@ class Settings:
     # Case content is purged this many years after closure; audit events after audit_retention_years.
     retention_years: int = 5
     audit_retention_years: int = 10
+    # E-mail notices through the organisation's SMTP server (kidrate/notifications/); no host: none are sent.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = ""
+    smtp_starttls: bool = True
     testing: bool = False
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+
+def _check_smtp(values: dict[str, object], production: bool) -> None:
+    """E-mail settings that can work: a sender's address with the host, a user with a password, the
+    password never in the clear in production, and links in e-mails to the public https address."""
+    host = str(values["smtp_host"])
+    port = values["smtp_port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError("KIDRATE_SMTP_PORT must be a port number (1-65535)")
+    for name in ("smtp_host", "smtp_user", "smtp_password", "smtp_from"):
+        if any(c in str(values[name]) for c in "\r\n\0"):
+            raise ConfigError(f"KIDRATE_{name.upper()} must be one line")
+    if not host:
+        return
+    if any(c.isspace() for c in host):
+        raise ConfigError("KIDRATE_SMTP_HOST must be a host name or address")
+    sender = str(values["smtp_from"])
+    if "@" not in parseaddr(sender)[1]:
+        raise ConfigError("KIDRATE_SMTP_FROM must be the sender's e-mail address when KIDRATE_SMTP_HOST is set")
+    if bool(values["smtp_user"]) != bool(values["smtp_password"]):
+        raise ConfigError("KIDRATE_SMTP_USER and KIDRATE_SMTP_PASSWORD go together")
+    if production and values["smtp_user"] and not values["smtp_starttls"]:
+        raise ConfigError("KIDRATE_SMTP_STARTTLS must be on in production when a password is sent")
+    if production and not str(values["base_url"]).startswith("https://"):
+        raise ConfigError("KIDRATE_BASE_URL must be the public https:// address: e-mails link to it")
 
 
 def new_data_key() -> str:
@@ -155,6 +192,12 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         "retention_years": _positive_int("KIDRATE_RETENTION_YEARS", get("KIDRATE_RETENTION_YEARS", "5")),
         "audit_retention_years": _positive_int("KIDRATE_AUDIT_RETENTION_YEARS",
                                                get("KIDRATE_AUDIT_RETENTION_YEARS", "10")),
+        "smtp_host": get("KIDRATE_SMTP_HOST", "").strip(),
+        "smtp_port": _positive_int("KIDRATE_SMTP_PORT", get("KIDRATE_SMTP_PORT", "587")),
+        "smtp_user": get("KIDRATE_SMTP_USER", ""),
+        "smtp_password": get("KIDRATE_SMTP_PASSWORD", ""),
+        "smtp_from": get("KIDRATE_SMTP_FROM", "").strip(),
+        "smtp_starttls": _bool("KIDRATE_SMTP_STARTTLS", get("KIDRATE_SMTP_STARTTLS", "true")),
     }
     if get("KIDRATE_DATA_KEY"):
         values["data_key"] = _data_key("KIDRATE_DATA_KEY", get("KIDRATE_DATA_KEY", ""))
@@ -186,6 +229,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
             raise ConfigError("KIDRATE_DATA_KEY must be set in production")
         values["data_key"] = _data_key("instance/data_key", _generated(
             Path(values["instance_path"]), "data_key", new_data_key))  # type: ignore[arg-type]
+    _check_smtp(values, mode == "production")
     if not str(values["exit_url"]).startswith("https://"):
         raise ConfigError("KIDRATE_EXIT_URL must be an https:// address")
     if len(str(values["secret_key"])) < 32:

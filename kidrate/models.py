@@ -99,6 +99,11 @@ class User(Base):
     # granted by an admin, audited.
     may_export_records: Mapped[bool] = mapped_column(default=False)
 
+    # Where e-mail notices and a forgotten password's link go (lower case; None: no e-mail), and the
+    # kinds of notice the user has switched off (kidrate/notifications/outbox.py): new kinds start on.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list)
+
     unit: Mapped[Unit | None] = relationship()
 
 
@@ -140,6 +145,37 @@ class OrganisationCatalogue(Base):
     review_state: Mapped[str] = mapped_column(String(20))
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     installed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
+class OutboxMail(Base):
+    """An e-mail to a staff member, waiting or sent: to whom, of which kind, and how sending went; never
+    what it is about. The message is made from the kind alone when it is sent, so nothing of a child and
+    no password-reset link is ever stored here (kidrate/notifications/)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('assigned', 'handover', 'signal', 'follow_up', 'link_expiring', 'reset')",
+                        name="kind"),
+        # A notice about one thing is queued once, however often the daily check runs.
+        UniqueConstraint("user_id", "kind", "about", name="uq_mail_outbox_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # Which thing the notice is for, as ids only ("case:12", "link:34"; None for a password reset):
+    # what makes it once-only. Never put into the e-mail.
+    about: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+    # Not sent, and never will be: too many failures, refused for good, too old, or no longer wanted.
+    gave_up_at: Mapped[datetime | None]
+    # Why the last attempt failed, in a few words of the code's own (no address, no content).
+    last_error: Mapped[str | None] = mapped_column(String(80))
+
+    user: Mapped[User] = relationship()
 
 
 # --- The case and the assignment (authority → open care) ---------------------------------------

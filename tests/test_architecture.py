@@ -17,9 +17,10 @@ MAY_IMPORT = {
     "languages": {"core"},
     "statistics": {"core", "red_thread"},
     "protection": {"core", "red_thread"},
+    "notifications": {"core", "red_thread", "protection"},
     "child": {"core", "red_thread", "languages", "protection"},
-    "staff": {"core", "red_thread", "languages", "protection", "statistics"},
-    "app": {"core", "red_thread", "languages", "protection", "statistics", "child", "staff"},
+    "staff": {"core", "red_thread", "languages", "protection", "statistics", "notifications"},
+    "app": {"core", "red_thread", "languages", "protection", "statistics", "notifications", "child", "staff"},
 }
 CORE = {"config", "vocab", "filter_values", "extensions", "models", "assets", "protection.crypto"}
 APP = {"", "cli", "demo", "health", "gunicorn_conf"}  # "" is kidrate/__init__.py: create_app

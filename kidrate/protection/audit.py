@@ -38,6 +38,8 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "totp_disabled": _l("Two-factor sign-in turned off"),
         "recovery_code_used": _l("Recovery code used to sign in"),
         "recovery_codes_renewed": _l("Recovery codes renewed"),
+        "password_reset_requested": _l("New password asked for by e-mail"),
+        "set_email": _l("E-mail address set"),
     }),
     (_l("Administration"), {
         "create_user": _l("Staff account created"),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
-from kidrate.red_thread import links
+from kidrate.red_thread import events, links
 from kidrate.red_thread.facts import gather
 from kidrate.red_thread.handover import compile_handover
 from kidrate.vocab import ROUND_ORDER
@@ -51,6 +51,7 @@ def assign(case: Case, therapist: User) -> None:
     case.open_care_unit_id = therapist.unit_id
     case.status = "assigned"
     case.assigned_at = utcnow()
+    events.case_assigned.send(case, therapist=therapist)
 
 
 def may_add_child_problem_at_start(case: Case) -> bool:
@@ -121,4 +122,5 @@ def send_handover(session: Session, case: Case, sender: User, correction_note: s
         correction_note=correction_note, document=document, sent_at=now, sent_by_id=sender.id,
     )
     session.add(handover)
+    events.handover_sent.send(handover, case=case, session=session)
     return handover

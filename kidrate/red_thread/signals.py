@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, RatingRound, SafetySignal, Submission, utcnow
+from kidrate.red_thread import events
 from kidrate.vocab import VIOLENCE_CATEGORIES
 
 LOW_VALUES = frozenset({1, 2})  # on a problem about violence
@@ -75,6 +76,8 @@ def record_signals(session: Session, rating_round: RatingRound, submission: Subm
         for s in found
     ]
     session.add_all(stored)
+    if stored:
+        events.signals_raised.send(submission, case=case, signals=stored, session=session)
     return stored
 
 

@@ -25,6 +25,7 @@ from kidrate.staff import (  # noqa: E402,F401  (routes register on import)
     documents,
     handovers,
     languages,
+    notifications,
     pwa,
     recordings,
     rounds,

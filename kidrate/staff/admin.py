@@ -76,7 +76,8 @@ def admin_user_new():
         else:
             user = User(organisation_id=g.user.organisation_id, unit_id=unit.id if unit else None,
                         username=form.username.data, display_name=form.display_name.data.strip(),
-                        role=form.role.data, locale=current_app.config["KIDRATE"].default_locale)
+                        role=form.role.data, locale=current_app.config["KIDRATE"].default_locale,
+                        email=form.email.data)
             db.session.add(user)
             db.session.flush()
             audit("create_user", target=f"user:{user.id}")

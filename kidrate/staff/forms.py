@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
+    EmailField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -21,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from kidrate.notifications.outbox import normalise_address
 from kidrate.protection.accounts import PASSWORD_MIN_LENGTH
 from kidrate.vocab import (
     CLOSURE_REASONS,
@@ -184,10 +186,21 @@ class NewUserForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=choices(ROLES))
     unit = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254)],
+                       description=_l("For e-mail notices and a forgotten password. It can be added later."),
+                       render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
 
     def validate_username(self, field: StringField) -> None:
         if not re.fullmatch(r"[a-z0-9._-]{3,80}", field.data or ""):
             raise ValidationError(_l("Use lower-case letters, digits and . _ - only."))
+
+    def validate_email(self, field: EmailField) -> None:
+        if not (field.data or "").strip():
+            field.data = None
+            return
+        field.data = normalise_address(field.data)
+        if field.data is None:
+            raise ValidationError(_l("This does not look like an e-mail address."))
 
 
 class UnitForm(FlaskForm):

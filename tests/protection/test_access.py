@@ -18,7 +18,7 @@ from ..factories import Factory
 
 SECRET = "HEMLIGA-ORD-7731"
 PUBLIC = {"static", "root", "staff.manifest", "staff.service_worker", "staff.sign_in", "staff.accept_invite",
-          "staff.reset_password", "health.healthz",
+          "staff.reset_password", "staff.forgot_password", "health.healthz",
           "staff.sign_in_code", "staff.sign_in_enrol", "staff.sign_in_cancel",
           "child.questions", "child.submit", "child.audio", "child.thanks", "child.already_sent", "child.not_active"}
 EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin", "auditor"}
@@ -29,6 +29,7 @@ MATRIX = {
     "staff.two_factor_page": EVERYONE,
     "staff.two_factor_off": EVERYONE,
     "staff.two_factor_recovery_codes": EVERYONE,
+    "staff.notification_settings": EVERYONE,
     "staff.case_list": {"sw_a", "sw_b", "t1", "t2"},
     "staff.case_new": {"sw_a", "sw_b"},
     "staff.case_view": {"sw_a", "t1"},
@@ -55,6 +56,8 @@ MATRIX = {
     "staff.admin_user_end_sessions": {"admin"},
     "staff.admin_user_record_export": {"admin"},
     "staff.admin_units": {"admin"},
+    "staff.admin_email": {"admin"},
+    "staff.admin_user_email": {"admin"},
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},
     "staff.admin_translations": {"admin"},

@@ -1,0 +1,40 @@
+"""What along the red thread becomes an e-mail, and to whom: connected to the red thread's events
+(kidrate/red_thread/events.py) once, at create_app. Each receiver only queues (outbox.py), in the
+transaction that made the event; it never sends and never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, object_session
+
+from kidrate.extensions import db
+from kidrate.models import Case, Handover, Submission, User
+from kidrate.notifications import outbox
+from kidrate.red_thread import events as red_thread_events
+
+
+def case_assigned(case: Case, *, therapist: User, **_extra) -> None:
+    session = object_session(case) or db.session
+    with session.no_autoflush:
+        outbox.enqueue(session, therapist, "assigned", f"case:{case.id}" if case.id else None)
+
+
+def handover_sent(handover: Handover, *, case: Case, session: Session, **_extra) -> None:
+    with session.no_autoflush:  # the handover is not flushed yet: the caller does that
+        outbox.enqueue(session, session.get(User, case.social_worker_id), "handover",
+                       f"case:{case.id}:v{handover.version}")
+
+
+def signals_raised(submission: Submission, *, case: Case, session: Session, **_extra) -> None:
+    """One e-mail for a submission, however many signals it raised."""
+    if case.therapist_id is not None:
+        with session.no_autoflush:
+            outbox.enqueue(session, session.get(User, case.therapist_id), "signal",
+                           f"submission:{submission.id}")
+
+
+def connect() -> None:
+    """Idempotent: the receivers are module functions, held strongly, connected once whatever the
+    number of apps (the tests build several)."""
+    red_thread_events.case_assigned.connect(case_assigned, weak=False)
+    red_thread_events.handover_sent.connect(handover_sent, weak=False)
+    red_thread_events.signals_raised.connect(signals_raised, weak=False)
