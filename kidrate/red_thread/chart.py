@@ -39,8 +39,6 @@ AXIS_LABELS = PLOT_BOTTOM + 26
 LEGEND_TOP = AXIS_LABELS + 30
 LEGEND_LINE = 17
 LEGEND_CHARS = 72  # rough line length of the legend's text before it wraps
-# Scripts without an italic form: the child's words in these stay upright (Arabic, Hebrew, Ethiopic).
-UPRIGHT_LANGUAGES = frozenset({"ar", "fa", "ckb", "ps", "ur", "he", "yi", "ti", "am"})
 
 
 @dataclass(frozen=True)
@@ -208,9 +206,9 @@ def rating_chart(problems: Sequence[Mapping], text: ChartText | None = None, *,
         language = problem.get("words_language")
         # The words keep their language; the bidi algorithm orders right-to-left script within the line.
         lang_attr = Markup(' lang="{}"').format(str(language).replace("_", "-")) if language else Markup("")
-        upright = str(language or "").split("_")[0] in UPRIGHT_LANGUAGES
-        out.append(Markup('<text class="chart-words" x="{}" y="{}" font-style="{}"{}>').format(
-            LEFT + 20, y, "normal" if upright else "italic", lang_attr))
+        # Upright in every script: most of the families' scripts have no italic, and a slant set by the
+        # renderer on one that has none is a distortion, not emphasis.
+        out.append(Markup('<text class="chart-words" x="{}" y="{}"{}>').format(LEFT + 20, y, lang_attr))
         for line_index, line in enumerate(lines):
             out.append(Markup('<tspan x="{}" dy="{}">{}</tspan>').format(
                 LEFT + 20, 0 if line_index == 0 else LEGEND_LINE, line))

@@ -5,15 +5,24 @@ for the handover), in the reader's interface language, with a print stylesheet (
 WeasyPrint is imported only when a PDF is made, so the app starts where its system libraries are
 missing; `PdfUnavailable` then says so and the route answers 503.
 
+Every PDF is made to be archived (the authority keeps its records): PDF/A-3u, with the document's
+JSON (the same bytes as the JSON download) embedded as an associated file, its language and title
+set, and tagged for screen readers: WeasyPrint writes PDF/A-3u with the structure tree and the
+attachment in one pass; pikepdf then adds the PDF/UA-1 identification to the XMP metadata, with the
+extension schema PDF/A asks for, and drops WeasyPrint's duplicate entry in the catalogue's /AF.
+
 WeasyPrint never reaches the network: its URL fetcher serves files from the app's own static folder
 and refuses every other address.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import mimetypes
 import re
 import unicodedata
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,7 @@ from kidrate.vocab import ROUND_KINDS, ROUND_ORDER
 
 STATIC_ROOT = (PROJECT_ROOT / "static").resolve()
 PRINT_CSS = "css/print.css"
+PDF_VARIANT = "pdf/a-3u"  # archival (ISO 19005-3, Unicode text), which allows the embedded JSON
 
 
 class PdfUnavailable(RuntimeError):
@@ -106,11 +116,94 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+def _pikepdf() -> Any:
+    try:
+        import pikepdf
+    except ImportError as error:
+        raise PdfUnavailable(str(error)) from error
+    return pikepdf
+
+
+# --- The archival finish: PDF/UA identification in PDF/A's XMP ---------------------------------------
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
+PDFA_EXTENSION = "http://www.aiim.org/pdfa/ns/extension/"
+PDFA_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
+PDFA_PROPERTY = "http://www.aiim.org/pdfa/ns/property#"
+XMP_PREFIXES = {"x": "adobe:ns:meta/", "rdf": RDF, "dc": "http://purl.org/dc/elements/1.1/",
+                "pdf": "http://ns.adobe.com/pdf/1.3/", "xmp": "http://ns.adobe.com/xap/1.0/",
+                "pdfaid": "http://www.aiim.org/pdfa/ns/id/", "pdfuaid": PDFUAID, "pdfaExtension": PDFA_EXTENSION,
+                "pdfaSchema": PDFA_SCHEMA, "pdfaProperty": PDFA_PROPERTY}
+for _prefix, _uri in XMP_PREFIXES.items():
+    ET.register_namespace(_prefix, _uri)  # the usual prefixes when the packet is written again
+
+
+def _element(parent: ET.Element, namespace: str, name: str, text: str | None = None, **attributes: str):
+    element = ET.SubElement(parent, f"{{{namespace}}}{name}", {f"{{{RDF}}}{k}": v for k, v in attributes.items()})
+    element.text = text
+    return element
+
+
+def _with_pdfua_identification(xmp: bytes) -> bytes:
+    """WeasyPrint's XMP packet with pdfuaid:part 1 added, and the pdfuaid schema described as a PDF/A
+    extension schema (PDF/A allows only predefined or described XMP properties)."""
+    start, end = xmp.index(b"<x:xmpmeta"), xmp.rindex(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")
+    meta = ET.fromstring(xmp[start:end])  # noqa: S314 - WeasyPrint's own packet, made a moment ago
+    rdf = meta.find(f"{{{RDF}}}RDF")
+    if rdf is None or rdf.find(f".//{{{PDFUAID}}}part") is not None:
+        return xmp
+    _element(_element(rdf, RDF, "Description", about=""), PDFUAID, "part", "1")
+    description = _element(rdf, RDF, "Description", about="")
+    bag = _element(_element(description, PDFA_EXTENSION, "schemas"), RDF, "Bag")
+    schema = _element(bag, RDF, "li", parseType="Resource")
+    _element(schema, PDFA_SCHEMA, "schema", "PDF/UA Universal Accessibility Schema")
+    _element(schema, PDFA_SCHEMA, "namespaceURI", PDFUAID)
+    _element(schema, PDFA_SCHEMA, "prefix", "pdfuaid")
+    prop = _element(_element(_element(schema, PDFA_SCHEMA, "property"), RDF, "Seq"), RDF, "li",
+                    parseType="Resource")
+    _element(prop, PDFA_PROPERTY, "name", "part")
+    _element(prop, PDFA_PROPERTY, "valueType", "Integer")
+    _element(prop, PDFA_PROPERTY, "category", "internal")
+    _element(prop, PDFA_PROPERTY, "description", "Indicates, which part of ISO 14289 standard is followed")
+    return xmp[:start] + ET.tostring(meta, encoding="utf-8", xml_declaration=False) + xmp[end:]
+
+
+def archival_finish(pdf_bytes: bytes) -> bytes:
+    """WeasyPrint's tagged PDF/A-3u, finished: PDF/UA-1 identified in its XMP, each associated file
+    listed once in the catalogue's /AF (WeasyPrint 70 lists an attachment twice)."""
+    pikepdf = _pikepdf()
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        root = pdf.Root
+        if "/Metadata" in root:
+            xmp = root.Metadata.read_bytes()
+            root.Metadata.write(_with_pdfua_identification(xmp))  # unfiltered, as PDF/A likes it best
+        if "/AF" in root:
+            seen, unique = set(), pikepdf.Array()
+            for spec in root.AF:
+                key = spec.objgen if spec.is_indirect else id(spec)
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(spec)
+            root.AF = unique
+        out = io.BytesIO()
+        pdf.save(out, fix_metadata_version=False)
+    return out.getvalue()
+
+
 # --- Rendering -----------------------------------------------------------------------------------
 
 
-def render_pdf(template: str, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
-    """An A4 PDF of a print template, in `locale`, made without any request leaving the machine."""
+def document_json(document: dict) -> str:
+    """A document as the JSON download gives it, and as the PDF embeds it: UTF-8, indented."""
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def render_pdf(template: str, *, locale: str, generated_at: datetime | None = None,
+               attached: tuple[str, dict] | None = None, **context: Any) -> bytes:
+    """An archival A4 PDF of a print template, in `locale`, made without any request leaving the machine.
+
+    `attached`: (file name, document), embedded as JSON, the PDF's source (PDF/A-3 associated file)."""
     weasyprint = _weasyprint()
     generated_at = generated_at or utcnow()
     with force_locale(locale):
@@ -118,23 +211,38 @@ def render_pdf(template: str, *, locale: str, generated_at: datetime | None = No
             template, print_css=(STATIC_ROOT / PRINT_CSS).as_uri(),
             generated=format_datetime(generated_at, "short"), **context,
         )
+        attachments = []
+        if attached is not None:
+            name, document = attached
+            # A new Attachment for every PDF: WeasyPrint reads its source once, and a second PDF made
+            # with the same one fails ('_GeneratorContextManager' object has no attribute 'args').
+            attachments.append(weasyprint.Attachment(
+                string=document_json(document).encode("utf-8"), name=name, relationship="Source",
+                description=_("This document as data, in JSON (%(schema)s)", schema=document.get("schema", "")),
+                created=generated_at, modified=generated_at))
     fetcher = _url_fetcher(weasyprint)
-    # PDF/UA: a tagged PDF with its title and language, so a screen reader can read it (DOS-lagen).
-    return weasyprint.HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/ua-1")
+    # Tagged, with its title and language, so that a screen reader can read it (DOS-lagen).
+    pdf = weasyprint.HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher).write_pdf(
+        pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
+    return archival_finish(pdf)
 
 
 def handover_pdf(document: dict, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
     """The closure handover as a PDF: everything templates/handover/document.html shows, with a header
-    (case reference, confidentiality) and a footer (version, generation time, page X of Y) on every page.
-    Extra context (the stored `handover`, say) reaches the template as it does on the HTML page."""
-    return render_pdf("handover/print.html", locale=locale, generated_at=generated_at, doc=document, **context)
+    (case reference, confidentiality) and a footer (version, generation time, page X of Y) on every page,
+    and the document itself embedded as JSON. Extra context (the stored `handover`, the case's
+    `signals`, say) reaches the template as it does on the HTML page."""
+    name = download_name("handover", document["case"]["case_ref"], "json", document.get("version"))
+    return render_pdf("handover/print.html", locale=locale, generated_at=generated_at, doc=document,
+                      attached=(name, document), **context)
 
 
 def assignment_pdf(document: dict, *, locale: str, generated_at: datetime | None = None, **context: Any) -> bytes:
-    """The assignment (authority → open care) as a PDF, from compile_assignment's document."""
+    """The assignment (authority → open care) as a PDF, from compile_assignment's document, which it
+    embeds as JSON."""
+    name = download_name("assignment", document["case"]["case_ref"], "json")
     return render_pdf("handover/assignment_print.html", locale=locale, generated_at=generated_at,
-                      doc=document, **context)
+                      doc=document, attached=(name, document), **context)
 
 
 def download_name(kind: str, case_ref: str, extension: str, version: int | None = None) -> str:

@@ -6,8 +6,6 @@ Access is the same as reading them on screen; every download is audited (never i
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, current_app, render_template
 from flask_babel import get_locale
 
@@ -16,12 +14,13 @@ from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread import documents
 from kidrate.red_thread.assignment import compile_assignment
 from kidrate.staff import attachment, bp
+from kidrate.staff.handovers import signal_history
 
 bp.add_app_template_global(documents.handover_chart, "handover_chart")
 
 
 def _json(document: dict) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    return documents.document_json(document)  # the same bytes the PDF embeds
 
 
 def _pdf_unavailable(case, error: documents.PdfUnavailable):
@@ -43,7 +42,8 @@ def _handover(case_id: int, version: int):
 def handover_pdf(case_id: int, version: int):
     case, handover = _handover(case_id, version)
     try:
-        pdf = documents.handover_pdf(handover.document, locale=str(get_locale()), case=case, handover=handover)
+        pdf = documents.handover_pdf(handover.document, locale=str(get_locale()), case=case, handover=handover,
+                                     signals=signal_history(case))
     except documents.PdfUnavailable as error:
         return _pdf_unavailable(case, error)
     audit("download_handover", case_id=case.id, target=f"version:{version}:pdf")

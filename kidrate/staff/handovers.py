@@ -6,10 +6,27 @@ from flask import abort, g, redirect, render_template, url_for
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import Case, Handover, utcnow
+from kidrate.models import Case, Handover, SafetySignal, User, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.staff import bp
 from kidrate.staff.forms import EmptyForm
+
+
+def signal_history(case: Case) -> list[dict]:
+    """Every safety signal the child's answers raised in the case, oldest first, with what is recorded
+    of its handling (acknowledged by whom and when), as plain values for the handover page and PDF."""
+    signals = list(db.session.scalars(
+        select(SafetySignal).where(SafetySignal.case_id == case.id)
+        .order_by(SafetySignal.created_at, SafetySignal.id)
+    ))
+    names = {u.id: u.display_name for u in db.session.scalars(
+        select(User).where(User.id.in_({s.acknowledged_by_id for s in signals if s.acknowledged_by_id})))}
+    return [
+        {"kind": s.kind, "value": s.value, "previous_value": s.previous_value, "words": s.problem.words,
+         "words_language": s.problem.words_language, "raised_at": s.created_at,
+         "acknowledged_at": s.acknowledged_at, "acknowledged_by": names.get(s.acknowledged_by_id)}
+        for s in signals
+    ]
 
 
 @bp.get("/handovers")
@@ -38,7 +55,7 @@ def handover_view(case_id: int, version: int):
     db.session.commit()
     newer = case.handovers[-1] if case.handovers[-1].version != version else None
     return render_template("staff/handover.html", case=case, handover=handover, doc=handover.document,
-                           newer=newer, empty_form=EmptyForm())
+                           newer=newer, signals=signal_history(case), empty_form=EmptyForm())
 
 
 @bp.post("/cases/<int:case_id>/handovers/<int:version>/read")

@@ -340,7 +340,7 @@ def test_the_social_worker_sees_the_checks_on_the_draft_and_fixes_one(app, make,
     sign_in(client, "sw")
     page = client.get(f"/staff/cases/{case.id}").text
     assert "Checks along the red thread" in page
-    assert "A problem about violence has no goal:" in page and "“Pappa slår mig.”" in page
+    assert "A problem about violence has no goal:" in page and 'dir="auto">Pappa slår mig.</bdi>”' in page
     goal_url = f"/staff/cases/{case.id}/problems/{violence_id}/goal"
     assert f'href="{goal_url}"' in page
     assert "not rated the problems at the start" not in page  # no rounds in a draft

@@ -126,7 +126,7 @@ def test_the_therapist_sees_what_happened_on_the_list_and_the_case(app, world, c
     assert "1 safety signal" in listing
     page = client.get(f"/staff/cases/{world['case_id']}").text
     assert "Safety signals from the child&#39;s answers" in page
-    assert "Rated 1 of 10 on a problem about violence:" in page and "“Pappa slår mig.”" in page
+    assert "Rated 1 of 10 on a problem about violence:" in page and 'dir="auto">Pappa slår mig.</bdi>”' in page
     assert page.index("Safety signals from the child&#39;s answers") < page.index("The child&#39;s problems, in the")
 
 
@@ -136,7 +136,7 @@ def test_a_drop_reads_as_what_happened(app, world, client):
     child_posts(app.test_client(), world["make"].link(case, "follow_up"), {world["lonely"]: "3", world["hurt"]: "8"})
     sign_in(client, "t")
     page = client.get(f"/staff/cases/{world['case_id']}").text
-    assert "Dropped from 8 to 3 since the last round:" in page and "“Jag har inga kompisar.”" in page
+    assert "Dropped from 8 to 3 since the last round:" in page and 'dir="auto">Jag har inga kompisar.</bdi>”' in page
 
 
 def test_the_social_worker_does_not_see_the_signals(app, world, client):
