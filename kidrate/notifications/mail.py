@@ -34,7 +34,7 @@ from kidrate.models import OutboxMail, User, utcnow
 from kidrate.notifications import outbox
 from kidrate.protection.accounts import account_link_token
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 12  # 1, 2, 4 … 256 minutes, then 6 hours twice: the last try about 20 hours after the first
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 CLAIM_FOR = timedelta(minutes=10)

@@ -188,6 +188,7 @@ class NewUserForm(FlaskForm):
     unit = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
     email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254)],
                        description=_l("For e-mail notices and a forgotten password. It can be added later."),
+                       filters=[lambda value: (value or "").strip() or None],
                        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"})
 
     def validate_username(self, field: StringField) -> None:
@@ -195,9 +196,6 @@ class NewUserForm(FlaskForm):
             raise ValidationError(_l("Use lower-case letters, digits and . _ - only."))
 
     def validate_email(self, field: EmailField) -> None:
-        if not (field.data or "").strip():
-            field.data = None
-            return
         field.data = normalise_address(field.data)
         if field.data is None:
             raise ValidationError(_l("This does not look like an e-mail address."))

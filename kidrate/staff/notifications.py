@@ -31,11 +31,12 @@ from kidrate.staff.forms import CheckboxList
 RESET_AGAIN_AFTER = timedelta(minutes=10)
 
 
+def nothing_if_empty(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
 def email_address(_form: FlaskForm, field: EmailField) -> None:
-    """An e-mail address or nothing; stored trimmed and in lower case."""
-    if not (field.data or "").strip():
-        field.data = None
-        return
+    """An e-mail address, stored trimmed and in lower case."""
     address = outbox.normalise_address(field.data)
     if address is None:
         raise ValidationError(_l("This does not look like an e-mail address."))
@@ -47,14 +48,14 @@ _EMAIL_INPUT = {"autocomplete": "email", "autocapitalize": "none", "spellcheck":
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Your e-mail address"), validators=[DataRequired(), Length(max=254), email_address],
-                       render_kw=_EMAIL_INPUT)
+                       filters=[nothing_if_empty], render_kw=_EMAIL_INPUT)
 
 
 class EmailForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254), email_address],
                        description=_l("Where e-mail notices and a forgotten password's link go. Leave it empty "
                                       "for no e-mail."),
-                       render_kw=_EMAIL_INPUT)
+                       filters=[nothing_if_empty], render_kw=_EMAIL_INPUT)
 
 
 class NotificationsForm(EmailForm):
