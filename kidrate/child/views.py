@@ -29,15 +29,16 @@ from kidrate.red_thread.scale import (
     ADDED_TEXT_MAX,
     NOT_ANSWERED,
     SCALE_VERSION,
-    TWO_STEP,
     VIEW_VALUES,
     VIEWS,
+    Carried,
+    carry_answers,
     default_view,
     field_name,
     more_detailed,
     parse_answers,
     simpler,
-    two_step_parts,
+    two_step_choice,
 )
 from kidrate.red_thread.signals import record_signals
 
@@ -87,7 +88,10 @@ ERROR_MESSAGES = {
     "out_of_range": lambda: _("One answer was not one of the choices. Please choose again."),
     "unknown_question": lambda: _("The questions have changed. Please look at them again."),
     "text_too_long": lambda: _("What you wrote is too long. Please make it shorter."),
-    "text_invalid": lambda: _("What you wrote has a sign we cannot save. Please write it again."),
+    "not_a_choice": lambda: _("That choice is not on this page. Your answers are still here."),
+    # NOTE: "the text" is what the child wrote; "that sign" is one character in it that cannot be stored.
+    "text_invalid": lambda: _("What you wrote has a sign we cannot save. Please write the text again without "
+                              "that sign."),
 }
 
 
@@ -187,34 +191,38 @@ def _view_for(link: ChildLink) -> str:
     return case.scale_view or default_view(case.age)
 
 
-def _chosen(problems: list[Problem], view: str) -> tuple[dict[int, str], dict[int, str]]:
-    """The child's choices from a posted form, to show them again (never from storage)."""
-    chosen, enough = {}, {}
-    for p in problems:
-        raw = request.form.get(field_name(p.id), "")
-        if not raw and view == "two_step":
-            parts = (request.form.get(f"good-{p.id}", ""), request.form.get(f"amount-{p.id}", ""))
-            raw = str(TWO_STEP[parts]) if parts in TWO_STEP else ""
-        chosen[p.id] = raw
-        enough[p.id] = request.form.get(f"enough-{p.id}", "")
-    return chosen, enough
+# The two steps behind a choice in the two-step view, for the scale's macros (templates/child/_scale.html).
+bp.add_app_template_global(two_step_choice, "two_step_choice")
 
 
-def _picked_parts(picked: str) -> tuple[str, str]:
-    if picked.isascii() and picked.isdigit() and int(picked) in VIEW_VALUES["two_step"]:
-        return two_step_parts(int(picked))
-    return ("", "")
+def _start_step(step: str | None, problems: list[Problem], ask_again: dict[int, dict[str, str]]) -> int:
+    """Where the page (with JavaScript, one step at a time) opens: at the first question asked again,
+    else at the step the child was on (a question, "anything to add?", or the check), else the first."""
+    for index, p in enumerate(problems):
+        if p.id in ask_again:
+            return index
+    if step and step.isascii() and step.isdigit() and int(step) <= len(problems) + 1:
+        return int(step)
+    return 0
 
 
-def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = (), status: int = 200):
+def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = (), status: int = 200,
+                      carried: Carried | None = None, language: str | None = None, step: str | None = None):
+    """The questions, with the child's choices from a posted form checked again (never from storage):
+    as they were, or carried into another view (`carried`)."""
     case = link.round.case
     problems = child_problems(case)
-    view = _view_for(link)
-    chosen, enough = _chosen(problems, view) if request.method == "POST" else ({}, {})
-    language = _language_for(link)
-
-    def here(**changes: str) -> str:
-        return url_for("child.questions", token=token, **{"lang": language, "view": view, **changes})
+    ask_good_enough = link.round.kind == "start"
+    if carried is None:
+        view = _view_for(link)
+        carried = (carry_answers(request.form, [p.id for p in problems], from_view=view, to_view=view,
+                                 ask_good_enough=ask_good_enough)
+                   if request.method == "POST" else Carried(view, {}, {}))
+    view = carried.view
+    language = language or _language_for(link)
+    ask_again: dict[int, dict[str, str]] = {}
+    for again in carried.ask_again:
+        ask_again.setdefault(again.problem_id, {})[again.part] = again.earlier
 
     shown = _shown_problems(problems, language)
     _use_message_recordings(token, language, case.organisation_id)
@@ -230,27 +238,21 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
         view=view,
         values=VIEW_VALUES[view],
         field_name=field_name,
-        chosen=chosen,
-        chosen_enough=enough,
-        picked_parts=_picked_parts,
+        chosen=carried.chosen,
+        chosen_enough=carried.enough,
+        ask_again=ask_again,
+        start_step=_start_step(step, problems, ask_again),
+        # A page shown again from a posted form holds answers not yet sent (child.js asks before leaving).
+        unsent=request.method == "POST",
         added_text=request.form.get("added_text", "")[:ADDED_TEXT_MAX],
-        ask_good_enough=link.round.kind == "start",
+        ask_good_enough=ask_good_enough,
         errors=[ERROR_MESSAGES[e]() for e in errors],
         added_text_max=ADDED_TEXT_MAX,
         page_lang=language,
-        here=here,
         child_languages=available_child_locales(),
-        switch_simpler=here(view=less) if less else None,
-        switch_detailed=here(view=more) if more else None,
+        switch_simpler=less,
+        switch_detailed=more,
     ), status
-
-
-def _answer_label(answer: str, value: int | None, view: str) -> str:
-    if answer == "declined":
-        return _("I don't want to answer")
-    if answer == "dont_know":
-        return _("I don't know")
-    return _("%(number)s of 10", number=value)
 
 
 def _render_review(link: ChildLink, token: str, parsed, view: str):
@@ -258,7 +260,7 @@ def _render_review(link: ChildLink, token: str, parsed, view: str):
     problems = {p["id"]: p for p in _shown_problems(child_problems(link.round.case), language)}
     summary = [
         {"words": problems[a.problem_id]["words"], "lang": problems[a.problem_id]["lang"],
-         "answer": _answer_label(a.answer, a.value, view), "enough": a.good_enough}
+         "answer": a.answer, "value": a.value, "enough": a.good_enough}
         for a in parsed.answers
     ]
     hidden = [("form_token", request.form.get("form_token", "")), ("client_id", parsed.client_id or ""),
@@ -268,7 +270,7 @@ def _render_review(link: ChildLink, token: str, parsed, view: str):
         if a.good_enough:
             hidden.append((f"enough-{a.problem_id}", str(a.good_enough)))
     return render_template("child/review.html", action=url_for("child.submit", token=token), summary=summary,
-                           hidden=hidden, added_text=parsed.added_text, page_lang=language)
+                           hidden=hidden, added_text=parsed.added_text, page_lang=language, view=view)
 
 
 @bp.get("/<token>")
@@ -303,6 +305,8 @@ def submit(token: str):
         if _wants_json():
             return jsonify(status="error"), 400
         return render_template("child/try_again.html"), 400
+    if "switch_view" in request.form or "switch_lang" in request.form:
+        return _switch(link, token)  # never a submission
 
     view = request.form.get("view")
     if view not in VIEWS:
@@ -320,6 +324,33 @@ def submit(token: str):
     if intent == "review":
         return _render_review(link, token, parsed, view)
     return _store(link, parsed, view)
+
+
+def _switch(link: ChildLink, token: str):
+    """Another view of the scale or another language, asked for on the page with the answers in the
+    request (the same way with JavaScript and without): the page again with every answer carried over,
+    nothing stored, nothing consumed. Between views each choice goes where the scale's own mapping puts
+    it; a choice with no exact place in the new view is asked again, saying why."""
+    problems = child_problems(link.round.case)
+    errors = []
+    from_view = _view_for(link)
+    if request.form.get("view") not in VIEWS:
+        errors.append("not_a_choice")
+    to_view = request.form.get("switch_view", from_view)
+    if to_view not in VIEWS:
+        errors.append("not_a_choice")
+        to_view = from_view
+    language = request.form.get("switch_lang", _language_for(link))
+    if language not in available_child_locales():
+        errors.append("not_a_choice")
+        language = _language_for(link)
+    carried = carry_answers(request.form, [p.id for p in problems], from_view=from_view, to_view=to_view,
+                            ask_good_enough=link.round.kind == "start")
+    if carried.invalid:
+        errors.append("out_of_range")
+    set_page_locale(language)
+    return _render_questions(link, token, carried=carried, language=language, step=request.form.get("step"),
+                             errors=tuple(dict.fromkeys(errors)), status=400 if errors else 200)
 
 
 def _store(link: ChildLink, parsed, view: str):

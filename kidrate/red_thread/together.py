@@ -2,7 +2,8 @@
 round by round, for therapist and child to look at together (pure: plain data in, rows out).
 
 Only what the child said is here: the child's words and the child's answers. No category, no goal,
-no professional note.
+no professional note. Each answer keeps the view of the scale the child answered in, so the page
+shows it as the child chose it (two steps as "good · a little", not as 6 of 10).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Answer:
     answer: str  # rated | declined | dont_know
     value: int | None = None
     good_enough: int | None = None
+    view: str = "ten"  # the view of the scale the child answered in (red_thread.scale.VIEWS)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Cell:
     round: str
     state: str  # face | declined | dont_know | not_yet | none
     value: int | None = None
+    view: str = "ten"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Row:
     problem: ChildWords
     cells: tuple[Cell, ...]
     good_enough: int | None = None
+    good_enough_view: str = "ten"  # the view the good-enough answer was given in (the start's)
 
 
 def words_for(problem_id: int, said: str, said_lang: str | None, translated: str | None,
@@ -57,9 +61,9 @@ def words_for(problem_id: int, said: str, said_lang: str | None, translated: str
 
 def cell(kind: str, answer: Answer | None, *, round_answered: bool, case_closed: bool) -> Cell:
     if answer is not None and answer.answer == "rated" and answer.value is not None and 1 <= answer.value <= 10:
-        return Cell(kind, "face", answer.value)
+        return Cell(kind, "face", answer.value, answer.view)
     if answer is not None and answer.answer in ("declined", "dont_know"):
-        return Cell(kind, answer.answer)
+        return Cell(kind, answer.answer, view=answer.view)
     # Not answered: still to come while the intervention runs; after closure it will not come.
     if round_answered or case_closed:
         return Cell(kind, "none")
@@ -80,5 +84,5 @@ def rows(problems: Sequence[ChildWords], answers: Mapping[tuple[int, str], Answe
         )
         start = answers.get((p.id, "start"))
         enough = start.good_enough if start is not None and start.good_enough else None
-        result.append(Row(p, cells, enough))
+        result.append(Row(p, cells, enough, start.view if enough else "ten"))
     return result

@@ -36,7 +36,7 @@ def _rows(case: Case, language: str) -> list[together.Row]:
             continue
         answered.add(rnd.kind)
         for r in rnd.submission.ratings:
-            answers[(r.problem_id, rnd.kind)] = together.Answer(r.answer, r.value, r.good_enough)
+            answers[(r.problem_id, rnd.kind)] = together.Answer(r.answer, r.value, r.good_enough, r.scale_view)
     return together.rows(problems, answers, answered, case_closed=case.status == "closed")
 
 

@@ -1,13 +1,17 @@
 /* The child's page, made easier with JavaScript: one question at a time, a check before sending,
    read-aloud, a quick exit, and sending that survives a dropped connection. Without JavaScript the
-   page works as a plain form. Nothing is ever stored on the device. */
+   page works as a plain form. Nothing is ever stored on the device: the answers live only in the page,
+   so the page asks before anything but the quick exit, a change of view or language (which carry the
+   answers in the request) or sending would leave it with answers unsent. */
 (function () {
   "use strict";
   var doc = document, body = doc.body, root = doc.documentElement;
   root.className += " js";
+  var unsent = false, leaving = false;
 
   /* --- Quick exit: blank the page at once and replace it in history. --- */
   function leave() {
+    leaving = true;
     body.textContent = "";
     doc.title = "";
     window.location.replace(body.getAttribute("data-exit"));
@@ -24,7 +28,11 @@
   });
   /* A page brought back from the back/forward cache never shows the questions again. */
   window.addEventListener("pageshow", function (e) {
-    if (e.persisted) { body.textContent = ""; window.location.replace(body.getAttribute("data-neutral")); }
+    if (e.persisted) {
+      leaving = true;
+      body.textContent = "";
+      window.location.replace(body.getAttribute("data-neutral"));
+    }
   });
 
   /* --- Read-aloud: recordings where every text of a button has one (loaded only on tap), else the
@@ -95,13 +103,29 @@
   var form = doc.getElementById("answers");
   if (!form) return;
 
-  /* --- The token leaves the address bar once the child starts. --- */
+  /* --- The token leaves the address bar once the child starts (at once on a page that came back
+     from a change of view or language, with the answers in it). --- */
   var started = false;
-  form.addEventListener("change", function () {
+  function start() {
     if (!started && window.history.replaceState) {
       started = true;
       window.history.replaceState(null, "", body.getAttribute("data-neutral"));
     }
+  }
+  function anything() {
+    var text = doc.getElementById("added_text");
+    return !!(form.querySelector("input[type=radio]:checked") || (text && text.value.trim()));
+  }
+  form.addEventListener("change", function () { start(); unsent = true; });
+  form.addEventListener("input", function () { unsent = true; });
+  if (form.hasAttribute("data-unsent")) { start(); unsent = anything(); }
+
+  /* --- A reload (a pull-to-refresh) or closing the page would lose the answers: ask first. --- */
+  window.addEventListener("beforeunload", function (e) {
+    if (!unsent || leaving) return;
+    e.preventDefault();
+    e.returnValue = "";
+    return "";
   });
 
   /* --- Two-step scale: "how much" appears after "good or not good". --- */
@@ -115,7 +139,11 @@
   Array.prototype.forEach.call(pairs, function (box) {
     syncTwoStep(box);
     box.addEventListener("change", function (e) {
-      if (e.target.name.indexOf("good-") === 0) syncTwoStep(box);
+      if (e.target.name.indexOf("good-") !== 0) return;
+      syncTwoStep(box);
+      /* The second step has just appeared: bring it into sight, above "Next". */
+      var amount = box.querySelector("[data-amount]");
+      if (amount.scrollIntoView) amount.scrollIntoView({ block: "nearest" });
     });
   });
 
@@ -143,30 +171,94 @@
               pair.querySelector("input[name^='amount-']:checked"));
   }
 
+  /* Each answer in the words of the view it was given in, as the server's check page says it. */
+  var view = form.querySelector("input[name=view]").value;
+  function text(el) { return el.textContent.replace(/\s+/g, " ").trim(); }
   function labelOf(step) {
-    var checked = step.querySelectorAll(".ladder input:checked, .not-answered input:checked, " +
-                                        "[data-two-step] input:checked");
-    return Array.prototype.map.call(checked, function (input) {
-      return input.parentNode.textContent.replace(/\s+/g, " ").trim();
-    }).join(" · ");
+    var not = step.querySelector(".not-answered input:checked");
+    if (not) return text(not.parentNode);
+    var pair = step.querySelector("[data-two-step]");
+    if (pair) {
+      return Array.prototype.map.call(pair.querySelectorAll("input:checked"), function (input) {
+        return text(input.parentNode);
+      }).join(" · ");
+    }
+    var input = step.querySelector(".ladder input:checked");
+    if (!input) return "";
+    var words = input.parentNode.querySelector(".words-label");
+    if (view === "ten" || !words) return form.getAttribute("data-of-ten").replace("{n}", input.value);
+    return text(words);
+  }
+  /* The face the child chose (and in two steps its amount), for the check. */
+  function faceOf(step) {
+    var box = doc.createElement("span");
+    box.className = "answer-face";
+    Array.prototype.forEach.call(step.querySelectorAll(".ladder input:checked, [data-two-step] input:checked"),
+      function (input) {
+        var face = input.parentNode.querySelector("svg.face, .dots");
+        if (face) box.appendChild(face.cloneNode(true));
+      });
+    return box;
+  }
+  function enoughOf(step) {
+    var input = step.querySelector(".enough input:checked");
+    if (!input) return "";
+    var words = input.parentNode.querySelector(".enough-words");
+    return form.getAttribute("data-enough").replace("{n}", words ? text(words) : input.value);
+  }
+
+  function changeButton(target) {
+    var button = doc.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    button.textContent = doc.getElementById("change-label").innerHTML;
+    button.addEventListener("click", function () { show(steps.indexOf(target)); });
+    return button;
   }
 
   function buildSummary() {
     summary.textContent = "";
-    var change = doc.getElementById("change-label").innerHTML;
     questions.forEach(function (q) {
       var li = doc.createElement("li");
       var words = q.querySelector(".words").cloneNode(true);
+      /* A copy, not the question: no id twice on the page. */
+      words.removeAttribute("id");
+      Array.prototype.forEach.call(words.querySelectorAll("[id]"), function (el) { el.removeAttribute("id"); });
+      var answer = doc.createElement("span");
+      answer.className = "answer";
       var chosen = doc.createElement("strong");
-      chosen.textContent = " " + labelOf(q) + " ";
-      var button = doc.createElement("button");
-      button.type = "button";
-      button.className = "secondary small";
-      button.textContent = change;
-      button.addEventListener("click", function () { show(steps.indexOf(q)); });
-      li.appendChild(words); li.appendChild(chosen); li.appendChild(button);
+      chosen.textContent = labelOf(q);
+      answer.appendChild(faceOf(q)); answer.appendChild(chosen);
+      li.appendChild(words); li.appendChild(answer);
+      var enough = enoughOf(q);
+      if (enough) {
+        var more = doc.createElement("span");
+        more.className = "enough-answer";
+        more.textContent = enough;
+        li.appendChild(more);
+      }
+      li.appendChild(changeButton(q));
       summary.appendChild(li);
     });
+    /* What the child typed, as the check page without JavaScript shows it. */
+    var typed = doc.getElementById("added_text"), added = check.querySelector(".added");
+    added.textContent = "";
+    added.hidden = !typed.value.trim();
+    if (!added.hidden) {
+      var said = doc.createElement("bdi");
+      said.textContent = typed.value.trim();
+      added.appendChild(doc.createTextNode(form.getAttribute("data-added") + " "));
+      added.appendChild(said);
+      added.appendChild(changeButton(doc.getElementById("more")));
+    }
+  }
+
+  /* Each step has a title of its own (a screen reader says it), never naming what the questions are about. */
+  function titleOf(index) {
+    var step = steps[index];
+    var name = index === last ? text(check.querySelector("h2"))
+      : step.tagName === "FIELDSET" ? text(step.querySelector(".progress")) : text(step.querySelector("label"));
+    return form.getAttribute("data-title").replace("{s}", name);
   }
 
   function show(index, quiet) {
@@ -178,6 +270,7 @@
     review.hidden = true;
     send.hidden = index !== last;
     status.textContent = "";
+    doc.title = titleOf(index);
     if (quiet) return;
     if (index === last) { buildSummary(); check.focus(); }
     else {
@@ -207,6 +300,7 @@
         var data = result.data;
         if (data.status === "sent" || data.status === "already_sent") {
           pending = null;
+          leaving = true;
           window.location.replace(data.next);
         } else if (data.status === "retry") {
           waitAndRetry();
@@ -216,6 +310,7 @@
           send.disabled = false;
         } else if (data.status === "gone") {
           pending = null;
+          leaving = true;
           window.location.replace(body.getAttribute("data-neutral"));
         } else {
           pending = null;
@@ -232,7 +327,26 @@
   }
   window.addEventListener("online", function () { clearTimeout(timer); attempt(); });
 
+  /* A change of view or language posts the form, answers and all, and the page comes back with them
+     at the same step; without a connection it would lose them, so it waits. */
+  var lastSubmitter = null;
+  doc.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button[type=submit]") : null;
+    if (button) lastSubmitter = button;
+  }, true);
   form.addEventListener("submit", function (e) {
+    var by = e.submitter || lastSubmitter;
+    lastSubmitter = null;
+    if (by && (by.name === "switch_view" || by.name === "switch_lang")) {
+      if (navigator.onLine === false) {
+        e.preventDefault();
+        status.textContent = form.getAttribute("data-offline-switch");
+        return;
+      }
+      form.querySelector("input[name=step]").value = current;
+      leaving = true;
+      return;
+    }
     e.preventDefault();
     if (current !== last || pending) return;
     var data = new FormData(form);
@@ -242,5 +356,17 @@
     attempt();
   });
 
-  show(0, true);
+  /* The notice of questions asked again links to them: show that step. */
+  var notice = doc.getElementById("ask-again");
+  if (notice) notice.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a[href^='#']") : null;
+    var target = link && doc.getElementById(link.getAttribute("href").slice(1));
+    if (target && steps.indexOf(target) >= 0) { e.preventDefault(); show(steps.indexOf(target)); }
+  });
+
+  /* Where the page opens: the step the child was on before a change of view or language, or the first
+     question asked again. */
+  var opening = parseInt(form.getAttribute("data-start"), 10) || 0;
+  if (opening < 0 || opening > last) opening = 0;
+  show(opening, opening === 0 && !steps[0].hasAttribute("data-ask-again"));
 })();
