@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kidrate.extensions import db
@@ -72,4 +73,5 @@ def handover_mark_read(case_id: int, version: int):
         handover.read_by_id = g.user.id
         audit("read_handover", case_id=case.id, target=f"version:{version}")
         db.session.commit()
+    flash(_("The handover of %(ref)s is marked as read.", ref=case.case_ref), "info")
     return redirect(url_for("staff.handover_inbox"))

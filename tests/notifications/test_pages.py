@@ -227,6 +227,8 @@ def test_the_menu_counts_unread_handovers_until_marked_read(app, make):
 
     response = client.post(f"/staff/cases/{case.id}/handovers/1/read", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
+    inbox = client.get(response.headers["Location"]).text
+    assert f"The handover of {case.case_ref} is marked as read." in inbox  # it says so
     home = client.get("/staff/cases").text
     assert "unread</span>" not in home
     assert '<details class="mark-read">' not in client.get(f"/staff/cases/{case.id}/handovers/1").text
