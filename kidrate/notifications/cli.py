@@ -24,7 +24,6 @@ def run_once() -> str:
     session = db.session
     try:
         queued = reminders.queue_reminders(session)
-        session.commit()
         sent = mail.send_due(session, settings)
         removed = mail.remove_old(session)
         session.commit()

@@ -35,8 +35,9 @@ CHOICES: Mapping[str, Mapping[str, object]] = {
 NOTICES = ("assigned", "handover", "signal", "follow_up", "link_expiring")
 KINDS = (*NOTICES, "reset")  # a password-reset link: asked for, so never a choice
 
-# Loose on purpose (the SMTP server has the last word), strict about what could break a header.
-_ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# The usual shape, in ASCII: a server without SMTPUTF8 could not take another, and one refused address
+# must not hold up everyone's. Nothing that could break a header (spaces, line breaks, <>, commas).
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def normalise_address(raw: str) -> str | None:
@@ -84,11 +85,13 @@ def enqueue(session: Session, user: User | None, kind: str, about: str | None = 
 
 
 def enqueue_once(session: Session, user: User, kind: str, about: str, now: datetime | None = None) -> bool:
-    """Like enqueue, for the daily check that another run may do at the same moment: in a savepoint,
-    and a row that the other run inserted first counts as done. True when this call queued it."""
+    """Like enqueue, for the daily check that another run may do at the same moment: committed at once,
+    and a row that the other run inserted first (the unique key refuses ours) counts as done. True when
+    this call queued it."""
     try:
-        with session.begin_nested():
-            row = enqueue(session, user, kind, about, now)
+        queued = enqueue(session, user, kind, about, now) is not None
+        session.commit()
     except IntegrityError:
+        session.rollback()
         return False
-    return row is not None
+    return queued

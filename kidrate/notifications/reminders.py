@@ -64,7 +64,7 @@ def links_expiring(session: Session, now: datetime) -> list[tuple[ChildLink, Use
 
 
 def queue_reminders(session: Session, today: date | None = None, now: datetime | None = None) -> Queued:
-    """Queue what is due today (in the session's transaction; the caller commits)."""
+    """Queue what is due today, each row committed as it is queued."""
     now = now or utcnow()
     today = today or date.today()
     follow_up = sum(

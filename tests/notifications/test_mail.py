@@ -364,3 +364,32 @@ def test_many_queued_notices_are_sent_in_one_connection(app, make, smtp, mail_se
     assert took < 30, took
     assert sw  # the social worker got nothing
     assert smtp.inbox.to(sw.email) == []
+
+
+def test_two_runs_queueing_one_reminder_at_once_queue_it_once(app, make, smtp, mail_settings, monkeypatch):
+    """The other run inserts the same reminder between this run's check and its insert: the unique key
+    refuses this one, and that counts as done."""
+    from kidrate.notifications import outbox, reminders
+
+    sw, therapist = people(make)
+    case = make.case(sw, therapist=therapist, follow_up_date=date.today() + timedelta(days=3))
+    about = f"case:{case.id}:{case.follow_up_date.isoformat()}"
+    real = outbox.enqueue
+
+    def meanwhile_the_other_run(session, user, kind, about=None, now=None):
+        row = real(session, user, kind, about, now)
+        with db.engine.begin() as other:
+            other.execute(OutboxMail.__table__.insert().values(
+                user_id=user.id, kind=kind, about=about, created_at=utcnow(), attempts=0,
+                next_attempt_at=utcnow()))
+        return row
+
+    monkeypatch.setattr(outbox, "enqueue", meanwhile_the_other_run)
+    with app.app_context():
+        assert reminders.queue_reminders(db.session).total == 0
+    assert [(r.kind, r.about) for r in rows()] == [("follow_up", about)]
+
+
+def test_the_service_will_not_run_without_email_set_up(app):
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 1 and "e-mail is not set up" in result.output

@@ -324,3 +324,13 @@ def test_a_reset_waiting_too_long_is_not_sent(app, make, smtp, mail_settings, se
     db.session.commit()
     assert "1 not sent" in send_mail()
     assert smtp.inbox.received == []
+
+
+def test_addresses_are_checked_and_stored_in_one_form():
+    from kidrate.notifications.outbox import normalise_address
+
+    assert normalise_address("  Sara.Lind+kidrate@Kommun.Example ") == "sara.lind+kidrate@kommun.example"
+    for bad in ("", "sara", "sara@", "@kommun.example", "sara@kommun", "sa ra@kommun.example",
+                "sara@kommun.example\r\nBcc: x@evil.example", "sara@kommun.example, x@evil.example",
+                "Sara <sara@kommun.example>", "åsa@kommun.example", "a" * 65 + "@kommun.example"):
+        assert normalise_address(bad) is None, bad
