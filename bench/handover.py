@@ -5,7 +5,9 @@ answered, closed and handed over, in a temporary SQLite database, and measures (
 runs, after one warm-up run each):
   - the HTML handover: gather + compile_handover + rendering templates/handover/document.html
     (the chart included), in Swedish;
-  - the PDF handover: kidrate.documents.handover_pdf (WeasyPrint, A4, all pages), in Swedish.
+  - the PDF handover: kidrate.documents.handover_pdf (WeasyPrint, A4, all pages, archival: PDF/A-3u,
+    tagged, the JSON embedded, finished by pikepdf), in Swedish, as the download route makes it;
+    the pikepdf finish alone is printed beside it.
 Baselines, measured in the same run: rendering a one-line template, and a one-line PDF through the
 same WeasyPrint set-up: the floor every page and every PDF pays on this machine.
 
@@ -38,6 +40,7 @@ from kidrate.models import Base, Case, Closure, Problem, Rating, Submission, utc
 from kidrate.red_thread import cases, documents, links
 from kidrate.red_thread.facts import gather
 from kidrate.red_thread.handover import compile_handover
+from kidrate.staff.handovers import signal_history
 from kidrate.vocab import PARTICIPATION
 
 BUDGET_MS = {"html": 50.0, "pdf": 1500.0}
@@ -135,7 +138,8 @@ def main() -> int:
             return 2
 
         def pdf() -> bytes:
-            return documents.handover_pdf(doc, locale="sv", case=case, handover=case.handovers[-1])
+            return documents.handover_pdf(doc, locale="sv", case=case, handover=case.handovers[-1],
+                                          signals=signal_history(case))
 
         def pdf_baseline() -> bytes:
             return weasyprint.HTML(string="<!doctype html><html lang=sv><title>x</title><p>Hej.</p>",
@@ -144,6 +148,9 @@ def main() -> int:
 
         html_size = len(html().encode())
         pdf_bytes = pdf()
+        unfinished = weasyprint.HTML(string="<!doctype html><html lang=sv><title>x</title><p>Hej.</p>").write_pdf(
+            pdf_variant=documents.PDF_VARIANT, pdf_tags=True)
+        finish_ms = timed(lambda: documents.archival_finish(unfinished), args.runs)[0]
         rows = [
             ("HTML handover, ms", timed(html, args.runs * 5), BUDGET_MS["html"], timed(html_baseline, args.runs * 5)),
             ("PDF handover, ms", timed(pdf, args.runs), BUDGET_MS["pdf"], timed(pdf_baseline, args.runs)),
@@ -158,7 +165,8 @@ def main() -> int:
     print(f"closure handover, 8 problems in the child's words, 3 rounds answered, Swedish; median of "
           f"{args.runs * 5} (HTML) and {args.runs} (PDF) runs")
     print(f"  HTML {html_size / 1024:.1f} KB; PDF {len(pdf_bytes) / 1024:.1f} KB, {pages} pages")
-    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
+          f"the archival finish (pikepdf) alone: {finish_ms:.1f} ms")
     print(f"  {'':20}{'wall':>10}{'cpu':>10}{'budget':>10}{'baseline':>10}{'ratio':>9}")
     ok = True
     for label, (wall, cpu), budget, (baseline, _baseline_cpu) in rows:

@@ -22,7 +22,6 @@ import json
 import mimetypes
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -126,47 +125,32 @@ def _pikepdf() -> Any:
 
 # --- The archival finish: PDF/UA identification in PDF/A's XMP ---------------------------------------
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
-PDFA_EXTENSION = "http://www.aiim.org/pdfa/ns/extension/"
-PDFA_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
-PDFA_PROPERTY = "http://www.aiim.org/pdfa/ns/property#"
-XMP_PREFIXES = {"x": "adobe:ns:meta/", "rdf": RDF, "dc": "http://purl.org/dc/elements/1.1/",
-                "pdf": "http://ns.adobe.com/pdf/1.3/", "xmp": "http://ns.adobe.com/xap/1.0/",
-                "pdfaid": "http://www.aiim.org/pdfa/ns/id/", "pdfuaid": PDFUAID, "pdfaExtension": PDFA_EXTENSION,
-                "pdfaSchema": PDFA_SCHEMA, "pdfaProperty": PDFA_PROPERTY}
-for _prefix, _uri in XMP_PREFIXES.items():
-    ET.register_namespace(_prefix, _uri)  # the usual prefixes when the packet is written again
-
-
-def _element(parent: ET.Element, namespace: str, name: str, text: str | None = None, **attributes: str):
-    element = ET.SubElement(parent, f"{{{namespace}}}{name}", {f"{{{RDF}}}{k}": v for k, v in attributes.items()})
-    element.text = text
-    return element
+# PDF/UA-1 identified (ISO 14289-1, 5), and the pdfuaid schema described as a PDF/A extension schema:
+# PDF/A allows only the XMP properties its predefined schemas or a described extension schema name.
+PDFUA_XMP = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">
+<pdfuaid:part>1</pdfuaid:part></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+ xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+<pdfaProperty:name>part</pdfaProperty:name>
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+<pdfaProperty:category>internal</pdfaProperty:category>
+<pdfaProperty:description>Indicates, which part of ISO 14289 standard is followed</pdfaProperty:description>
+</rdf:li></rdf:Seq></pdfaSchema:property>
+</rdf:li></rdf:Bag></pdfaExtension:schemas>
+</rdf:Description>
+"""
 
 
 def _with_pdfua_identification(xmp: bytes) -> bytes:
-    """WeasyPrint's XMP packet with pdfuaid:part 1 added, and the pdfuaid schema described as a PDF/A
-    extension schema (PDF/A allows only predefined or described XMP properties)."""
-    start, end = xmp.index(b"<x:xmpmeta"), xmp.rindex(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")
-    meta = ET.fromstring(xmp[start:end])  # noqa: S314 - WeasyPrint's own packet, made a moment ago
-    rdf = meta.find(f"{{{RDF}}}RDF")
-    if rdf is None or rdf.find(f".//{{{PDFUAID}}}part") is not None:
+    """WeasyPrint's XMP packet with the PDF/UA identification added inside its rdf:RDF; the rest as it was."""
+    if b"http://www.aiim.org/pdfua/ns/id/" in xmp or xmp.count(b"</rdf:RDF>") != 1:
         return xmp
-    _element(_element(rdf, RDF, "Description", about=""), PDFUAID, "part", "1")
-    description = _element(rdf, RDF, "Description", about="")
-    bag = _element(_element(description, PDFA_EXTENSION, "schemas"), RDF, "Bag")
-    schema = _element(bag, RDF, "li", parseType="Resource")
-    _element(schema, PDFA_SCHEMA, "schema", "PDF/UA Universal Accessibility Schema")
-    _element(schema, PDFA_SCHEMA, "namespaceURI", PDFUAID)
-    _element(schema, PDFA_SCHEMA, "prefix", "pdfuaid")
-    prop = _element(_element(_element(schema, PDFA_SCHEMA, "property"), RDF, "Seq"), RDF, "li",
-                    parseType="Resource")
-    _element(prop, PDFA_PROPERTY, "name", "part")
-    _element(prop, PDFA_PROPERTY, "valueType", "Integer")
-    _element(prop, PDFA_PROPERTY, "category", "internal")
-    _element(prop, PDFA_PROPERTY, "description", "Indicates, which part of ISO 14289 standard is followed")
-    return xmp[:start] + ET.tostring(meta, encoding="utf-8", xml_declaration=False) + xmp[end:]
+    return xmp.replace(b"</rdf:RDF>", PDFUA_XMP + b"</rdf:RDF>")
 
 
 def archival_finish(pdf_bytes: bytes) -> bytes:

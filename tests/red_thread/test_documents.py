@@ -3,6 +3,7 @@ schemas, who may download them, and a PDF renderer that never reaches the networ
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -25,6 +26,7 @@ from kidrate.models import (
     Closure,
     ProblemTranslation,
     Rating,
+    SafetySignal,
     Submission,
     User,
     utcnow,
@@ -138,6 +140,11 @@ def pdf_text(data: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
 
 
+def flat(text: str) -> str:
+    """Text with its markup removed and its white space collapsed, as a reader sees it."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
 # --- The chart -------------------------------------------------------------------------------------
 
 
@@ -202,6 +209,8 @@ def test_chart_is_an_image_with_a_name_a_description_and_a_legend_of_the_childs_
     words = ["".join(t.itertext()) for t in legend.iter(f"{SVG}text") if t.get("class") == "chart-words"]
     assert words == ["Pappa slår mig.", "أنا خائف"]
     assert [t.get("lang") for t in legend.iter(f"{SVG}text") if t.get("class") == "chart-words"] == ["sv", "ar"]
+    # Upright in every script: no slant set on the child's words, Swedish or Arabic.
+    assert [t.get("font-style") for t in legend.iter(f"{SVG}text") if t.get("class") == "chart-words"] == [None, None]
 
 
 def test_chart_escapes_everything_and_wraps_long_words():
@@ -384,7 +393,7 @@ def test_handover_pdf_holds_the_key_facts_on_numbered_pages(app, people, closed_
         assert fact in flat, fact
     from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(response.data))  # tagged (PDF/UA), titled, in the reader's language
+    reader = PdfReader(io.BytesIO(response.data))  # tagged, titled, in the reader's language
     assert reader.trailer["/Root"]["/Lang"] == "en" and "/StructTreeRoot" in reader.trailer["/Root"]
     assert reader.metadata.title == "Closure handover: BOU-2026/77"
     count = len(pages)
@@ -531,3 +540,225 @@ def test_download_names_are_safe():
 def test_print_stylesheet_uses_logical_properties():
     css = Path(documents.STATIC_ROOT / "css" / "print.css").read_text(encoding="utf-8")
     assert not re.search(r"(margin|padding|border)-(left|right)\b|\b(left|right)\s*:", css)
+
+
+# --- The child's voice first, in the child's own words and direction --------------------------------
+
+ARABIC = "أريد أن أرى جدتي"
+ARABIC_ADDED = "أريد أن يتوقف أبي"
+IN_SWEDISH = "Jag vill träffa min mormor."
+CASE_DETAILS = ("Case reference", "Age at referral", "Intervention type(s)", "Duration")
+
+
+@pytest.fixture
+def voiced_case(make, people) -> Case:
+    """Closed and handed over: the first problem said in Arabic (translated into Swedish), one in Swedish,
+    one whose category is "other" with its own words; the child added words in Arabic; two safety
+    signals, one acknowledged by the therapist and one not."""
+    case = make.case(people["sw"], therapist=people["t"], words=(ARABIC, "Pappa slår mig.", "Jag är ensam."),
+                     investigation=("Föräldrarna bråkar.",), case_ref="BOU-2026/88")
+    arabic, hit, alone = (p for p in case.problems if p.source == "child")
+    arabic.words_language = "ar"
+    alone.category, alone.category_text = "other", "Ensamhet"
+    db.session.add(ProblemTranslation(problem_id=arabic.id, language="sv", words=IN_SWEDISH))
+    db.session.commit()
+    rate(case.id, "start", {arabic.id: 3, hit.id: 2, alone.id: "dont_know"}, added_text=ARABIC_ADDED)
+    rate(case.id, "follow_up", {arabic.id: 5, hit.id: "declined", alone.id: 4})
+    rate(case.id, "closure", {arabic.id: 8, hit.id: 6, alone.id: 1})
+    case = db.session.get(Case, case.id)
+    start, closure = case.round("start").submission, case.round("closure").submission
+    db.session.add_all([
+        SafetySignal(case_id=case.id, submission_id=start.id, problem_id=hit.id, kind="low_violence", value=2,
+                     created_at=utcnow(), acknowledged_at=utcnow(), acknowledged_by_id=people["t"].id),
+        SafetySignal(case_id=case.id, submission_id=closure.id, problem_id=alone.id, kind="drop", value=1,
+                     previous_value=4, created_at=utcnow()),
+    ])
+    db.session.commit()
+    close(case.id, people["t"])
+    return db.session.get(Case, case.id)
+
+
+def without_svg(page: str) -> str:
+    return re.sub(r"<svg\b.*?</svg>", "", page, flags=re.S)
+
+
+def assert_isolated(page: str, words: str) -> None:
+    """Every time `words` is shown, it is the whole content of an element that isolates it: a <bdi> or
+    an element with dir="auto". Outside the chart and drop-down lists, whose every text line is a
+    paragraph of its own."""
+    page = re.sub(r"<select\b.*?</select>", "", without_svg(page), flags=re.S)
+    shown = page.count(words)
+    isolated = len(re.findall(r'<bdi\b[^>]*\bdir="(auto|rtl)"[^>]*>' + re.escape(words) + "</bdi>", page))
+    assert shown and isolated == shown, (words, shown, isolated)
+
+
+def test_the_handover_page_opens_with_the_childs_words_isolated_and_upright(app, people, voiced_case):
+    page = signed_in(app, "sw").get(f"/staff/cases/{voiced_case.id}/handovers/1").text
+    body = without_svg(page)
+    first_words = body.index(ARABIC)
+    # The child's problems come first: the words before any case detail, the investigation and the chart.
+    for later in (*CASE_DETAILS, "Föräldrarna bråkar.", "How the intervention ended", 'class="rating-chart"'):
+        assert first_words < page.index(later), later
+    # Each in a <bdi dir="auto"> in the language it was said in, the translation and the added words too.
+    assert f'“<bdi class="child-words" lang="ar" dir="auto">{ARABIC}</bdi>”' in page
+    for words in (ARABIC, IN_SWEDISH, ARABIC_ADDED, "Pappa slår mig.", "Jag är ensam."):
+        assert_isolated(page, words)
+    text = flat(body)
+    # Each problem: the ratings start → follow-up → closure, declining and not knowing in words, the
+    # child's own view beside the therapist's assessment.
+    assert f"“{ARABIC}” In Swedish: “{IN_SWEDISH}” Start 3 → Follow-up 5 → Closure 8" in text
+    assert "Start 2 → Follow-up The child chose not to answer → Closure 6" in text
+    assert "Start The child did not know → Follow-up 4 → Closure 1" in text
+    assert ("The child's view Better (3 → 8) The therapist's assessment Positive change and goals met "
+            "(Worked with: Yes, as a focus)") in text
+    assert f"What the child added in their own words Start: “{ARABIC_ADDED}”" in text
+    assert "Other: Ensamhet" in text
+    # Nothing of the child's is set in italics, on the page or on paper.
+    for css in ("staff.css", "print.css"):
+        sheet = (documents.STATIC_ROOT / "css" / css).read_text(encoding="utf-8")
+        assert not re.search(r"font-style:\s*(italic|oblique)", sheet), css
+        rule = re.search(r"\.child-words, bdi, \[dir=auto\] \{([^}]*)\}", sheet)
+        assert rule and "font-style: normal" in rule.group(1) and "unicode-bidi: isolate" in rule.group(1), css
+    assert "<em" not in body and "<i>" not in body
+
+
+def test_the_handover_lists_every_safety_signal_and_what_was_done(app, people, voiced_case):
+    text = flat(signed_in(app, "sw").get(f"/staff/cases/{voiced_case.id}/handovers/1").text)
+    therapist = people["t"].display_name
+    assert "Safety signals from the child's answers" in text
+    assert re.search(r"Rated 2 of 10 on a problem about violence: “Pappa slår mig\.” Raised [^.]+\. "
+                     rf"Acknowledged [^.]+ by {re.escape(therapist)}\.", text)
+    assert re.search(r"Dropped from 4 to 1 since the last round: “Jag är ensam\.” Raised [^.]+\. "
+                     r"Not acknowledged by the therapist\.", text)
+
+
+def test_a_handover_without_signals_says_so(app, people, closed_case):
+    text = flat(signed_in(app, "sw").get(f"/staff/cases/{closed_case.id}/handovers/1").text)
+    assert "raised no safety signal" in text
+
+
+def test_the_closure_form_and_the_assignment_show_the_words_of_an_other_category(app, people, make):
+    case = make.case(people["sw"], therapist=people["t"], words=(ARABIC, "Jag är ensam."))
+    arabic, alone = case.problems
+    arabic.words_language = "ar"
+    alone.category, alone.category_text = "other", "Ensamhet"
+    db.session.commit()
+    client = signed_in(app, "t")
+    closure = client.get(f"/staff/cases/{case.id}/closure").text
+    assert "(Other: Ensamhet)" in flat(closure) and "(Other)" not in flat(closure)
+    assert_isolated(closure, ARABIC)
+    case_page = client.get(f"/staff/cases/{case.id}").text
+    assert "Other: Ensamhet" in flat(case_page)
+    assert_isolated(case_page, ARABIC)
+
+
+# --- Archival PDF: PDF/A-3u, tagged, the JSON inside ----------------------------------------------
+
+
+def archival_facts(data: bytes) -> dict:
+    """What an archive (and a screen reader) needs of a PDF, read with pikepdf."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root
+        meta = pdf.open_metadata()
+        specs = list(root.get("/AF", []))
+        attached = {name: (spec.get_file().read_bytes(), spec.get_file().mime_type,
+                           str(spec.obj.get("/AFRelationship"))) for name, spec in pdf.attachments.items()}
+        fonts = [font for page in pdf.pages for font in (page.Resources.get("/Font") or {}).values()]
+        descriptors = [(f.get("/DescendantFonts") or [f])[0].get("/FontDescriptor") for f in fonts]
+        intent = root.OutputIntents[0]
+        tree = root.StructTreeRoot
+        return {
+            "part": meta.get("pdfaid:part"), "conformance": meta.get("pdfaid:conformance"),
+            "ua": meta.get("pdfuaid:part"), "xmp": root.Metadata.read_bytes().decode("utf-8"),
+            "title": meta.get("dc:title"), "info_title": str(pdf.docinfo.get("/Title")), "lang": str(root.Lang),
+            "display_title": bool(root.ViewerPreferences.DisplayDocTitle), "marked": bool(root.MarkInfo.Marked),
+            "tree_kids": len(tree.K) if isinstance(tree.K, pikepdf.Array) else 1,
+            "structure": _structure_types(tree),
+            "intent": (str(intent.S), "/DestOutputProfile" in intent),
+            "af": [spec.objgen for spec in specs], "attachments": attached,
+            "fonts_embedded": all(d is not None and any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+                                  for d in descriptors),
+            "encrypted": pdf.is_encrypted, "syntax": pdf.check_pdf_syntax(),
+        }
+
+
+def _structure_types(node, found=None, depth=0) -> set[str]:
+    """The structure types (/S) used in a structure tree."""
+    import pikepdf
+
+    found = set() if found is None else found
+    if depth > 60:
+        return found
+    if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+        found.add(str(node.S))
+    kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+    for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
+        if isinstance(kid, pikepdf.Dictionary):
+            _structure_types(kid, found, depth + 1)
+    return found
+
+
+def assert_archival(facts: dict, *, title: str, lang: str, name: str, document: dict,
+                    structure=frozenset({"/H1", "/H2", "/Table"})) -> None:
+    assert (facts["part"], facts["conformance"]) == ("3", "U")  # PDF/A-3u, in the XMP metadata
+    assert facts["ua"] == "1"  # PDF/UA-1, its schema described as a PDF/A extension schema
+    assert "<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>" in facts["xmp"]
+    assert facts["title"] == facts["info_title"] == title and facts["display_title"]
+    assert facts["lang"] == lang
+    assert facts["marked"] and facts["tree_kids"] >= 1  # tagged: a structure tree for screen readers
+    assert structure <= facts["structure"], facts["structure"]
+    assert facts["intent"] == ("/GTS_PDFA1", True)  # an output intent with its colour profile
+    assert facts["fonts_embedded"] and not facts["encrypted"] and facts["syntax"] == []
+    # The JSON, embedded as the PDF's source (an associated file, listed once), byte for byte the download.
+    assert list(facts["attachments"]) == [name] and len(facts["af"]) == 1
+    data, mime_type, relationship = facts["attachments"][name]
+    assert (mime_type, relationship) == ("application/json", "/Source")
+    assert data.decode("utf-8") == documents.document_json(document)  # as the JSON download gives it
+
+
+@needs_pdf
+def test_the_handover_pdf_is_archival_with_its_json_inside(app, people, voiced_case):
+    client = signed_in(app, "sw")
+    pdf = client.get(f"/staff/cases/{voiced_case.id}/handovers/1.pdf").data
+    json_download = client.get(f"/staff/cases/{voiced_case.id}/handovers/1.json").data
+    facts = archival_facts(pdf)
+    stored = db.session.get(Case, voiced_case.id).handovers[0].document
+    assert_archival(facts, title="Closure handover: BOU-2026/88", lang="en",
+                    name="kidrate-handover-BOU-2026-88-v1.json", document=stored,
+                    structure={"/H1", "/H2", "/L", "/LI", "/P", "/Table", "/Figure"})
+    # The embedded file is the JSON download, byte for byte: the stored snapshot.
+    assert facts["attachments"]["kidrate-handover-BOU-2026-88-v1.json"][0] == json_download
+    assert json.loads(json_download) == stored
+    # A second PDF in a row gets an attachment of its own (WeasyPrint reads an attachment only once).
+    assert archival_facts(client.get(f"/staff/cases/{voiced_case.id}/handovers/1.pdf").data)["attachments"]
+
+
+@needs_pdf
+def test_the_assignment_pdf_is_archival_with_its_json_inside(app, people, voiced_case):
+    client = signed_in(app, "t", locale="sv")
+    facts = archival_facts(client.get(f"/staff/cases/{voiced_case.id}/assignment.pdf").data)
+    name = "kidrate-assignment-BOU-2026-88.json"
+    embedded = json.loads(facts["attachments"][name][0])
+    downloaded = json.loads(client.get(f"/staff/cases/{voiced_case.id}/assignment.json").data)
+    assert embedded.pop("compiled_at") and downloaded.pop("compiled_at")  # compiled for each download
+    assert embedded == downloaded
+    validate({**embedded, "compiled_at": utcnow().isoformat()}, "assignment-1")
+    with app.test_request_context(), force_locale("sv"):
+        title = _("Assignment to open care: %(ref)s", ref="BOU-2026/88")
+    assert_archival(facts, title=title, lang="sv", name=name, document=json.loads(facts["attachments"][name][0]))
+
+
+@needs_pdf
+def test_the_first_pdf_page_is_the_childs_voice(app, people, voiced_case):
+    pages = pdf_text(signed_in(app, "sw").get(f"/staff/cases/{voiced_case.id}/handovers/1.pdf").data)
+    first = " ".join(pages[0].replace("BOU-2026/88 Confidential – subject to secrecy", "").split())
+    # After the title and who sent it, the page starts with the child's problems in the child's words.
+    before = first[:first.index(ARABIC)]
+    assert re.fullmatch(r"Closure handover: BOU-2026/88 Sent [^.]+\. The child's problems, in the child's words "
+                        r"The child's own ratings at the start, at follow-up and at closure: 1 = as hard as it "
+                        r"can be, 10 = fine, not a problem any more\. “", before), before
+    for words in (ARABIC, IN_SWEDISH, "Pappa slår mig.", "Jag är ensam.", ARABIC_ADDED):
+        assert words in first, words
+    assert first.index(ARABIC_ADDED) < min((first.index(d) for d in CASE_DETAILS if d in first), default=len(first))
