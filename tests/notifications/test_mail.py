@@ -5,6 +5,7 @@ once; nothing is queued while e-mail is not set up."""
 from __future__ import annotations
 
 import re
+import ssl
 import time
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from kidrate.notifications import mail
 from kidrate.red_thread import cases
 
 from ..conftest import child_posts, post_form, sign_in
+from .conftest import TlsSmtpServer
 
 WORDS = "Pappa slår mig när han är arg."
 CASE_REF = "BOU-2026-4711"
@@ -393,3 +395,46 @@ def test_two_runs_queueing_one_reminder_at_once_queue_it_once(app, make, smtp, m
 def test_the_service_will_not_run_without_email_set_up(app):
     result = app.test_cli_runner().invoke(args=["send-mail"])
     assert result.exit_code == 1 and "e-mail is not set up" in result.output
+
+
+# --- STARTTLS and signing in at the server ------------------------------------------------------------
+
+
+def _through(app, tls_smtp, monkeypatch, **changes):
+    import dataclasses
+
+    values = {"smtp_host": "127.0.0.1", "smtp_port": tls_smtp.port, "smtp_from": "kidrate@kommun.example",
+              "smtp_starttls": True, "smtp_user": TlsSmtpServer.USER, "smtp_password": TlsSmtpServer.PASSWORD}
+    settings = dataclasses.replace(app.config["KIDRATE"], **{**values, **changes})
+    monkeypatch.setitem(app.config, "KIDRATE", settings)
+
+
+def test_starttls_and_a_password_with_a_trusted_certificate(app, make, tls_smtp, monkeypatch, send_mail):
+    _through(app, tls_smtp, monkeypatch)
+    trusted = ssl.create_default_context(cafile=tls_smtp.cert_file)
+    monkeypatch.setattr(mail.ssl, "create_default_context", lambda: trusted)  # the organisation's CA
+    sw, therapist = people(make)
+    assign_through_the_page(app, make.case(sw).id, sw, therapist)
+    assert "sent 1 e-mail(s)" in send_mail()
+    assert [r.to for r in tls_smtp.inbox.received] == [["tove@kommun.example"]]
+    assert tls_smtp.logins == [(b"kidrate", True)]
+
+
+def test_a_certificate_nobody_trusts_is_refused_before_the_password_goes(app, make, tls_smtp, monkeypatch,
+                                                                         send_mail):
+    _through(app, tls_smtp, monkeypatch)
+    sw, therapist = people(make)
+    assign_through_the_page(app, make.case(sw).id, sw, therapist)
+    output = send_mail()
+    assert "1 to retry" in output and "tls failed" in output
+    assert tls_smtp.inbox.received == [] and tls_smtp.logins == []
+
+
+def test_a_wrong_password_at_the_server_is_retried_and_said(app, make, tls_smtp, monkeypatch, send_mail):
+    _through(app, tls_smtp, monkeypatch, smtp_password="not the password")
+    trusted = ssl.create_default_context(cafile=tls_smtp.cert_file)
+    monkeypatch.setattr(mail.ssl, "create_default_context", lambda: trusted)
+    sw, therapist = people(make)
+    assign_through_the_page(app, make.case(sw).id, sw, therapist)
+    assert "1 to retry" in send_mail()
+    assert rows()[0].last_error == "login refused 535"
