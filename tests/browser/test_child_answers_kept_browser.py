@@ -386,6 +386,19 @@ def test_a_question_asked_again_and_the_check_page_without_javascript_pass_every
 
 
 @pytest.mark.parametrize("lang", ["sv", "ar"])
+@pytest.mark.parametrize(("view", "age"), [("two_step", 6), ("six", 10), ("ten", 15)])
+def test_the_page_as_it_is_without_javascript_passes_every_axe_rule(phone, child_link, axe, lang, view, age):
+    """Every question at once, as a browser without JavaScript shows it (the script is kept away; axe
+    itself needs a page that runs scripts)."""
+    phone.route("**/static/js/child.js*", lambda route: route.abort())
+    page = phone.new_page()
+    page.goto(child_link(language=lang, age=age, words=WORDS[lang]))
+    assert page.locator("fieldset.question:visible").count() == 3 and page.locator("button.review").is_visible()
+    page.locator("details.about > summary").click()
+    assert_accessible(axe, page, f"{lang} {view} without JavaScript", every_rule=True)
+
+
+@pytest.mark.parametrize("lang", ["sv", "ar"])
 @pytest.mark.parametrize("kind", ["gone", "already_sent", "not_active", "thanks", "try_again"])
 def test_every_status_page_passes_every_axe_rule(phone, child_link, live_server, axe, lang, kind):
     page = phone.new_page()

@@ -183,3 +183,13 @@ def test_a_value_off_the_scale_is_not_drawn_as_a_face():
 def test_words_for_a_page(said_lang, translated, page, expected):
     shown = together.words_for(1, "Pappa slår mig.", said_lang, translated, page)
     assert (shown.words, shown.lang, shown.original) == expected
+
+
+def test_each_cell_keeps_the_view_the_child_answered_in_and_good_enough_the_starts():
+    words = [together.ChildWords(1, "A", "sv")]
+    answers = {(1, "start"): together.Answer("rated", 6, 8, "two_step"),
+               (1, "follow_up"): together.Answer("declined", view="six")}
+    row = together.rows(words, answers, {"start", "follow_up"})[0]
+    assert [(c.state, c.value, c.view) for c in row.cells] == [
+        ("face", 6, "two_step"), ("declined", None, "six"), ("not_yet", None, "ten")]
+    assert (row.good_enough, row.good_enough_view) == (8, "two_step")
