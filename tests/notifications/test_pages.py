@@ -334,3 +334,15 @@ def test_addresses_are_checked_and_stored_in_one_form():
                 "sara@kommun.example\r\nBcc: x@evil.example", "sara@kommun.example, x@evil.example",
                 "Sara <sara@kommun.example>", "åsa@kommun.example", "a" * 65 + "@kommun.example"):
         assert normalise_address(bad) is None, bad
+
+
+def test_roles_without_notices_still_give_an_address_for_forgotten_passwords(app, make):
+    admin = make.user("admin")
+    client = app.test_client()
+    sign_in(client, admin.username)
+    page = "/staff/profile/notifications"
+    assert 'name="notices"' not in client.get(page).text
+    response = post_form(client, page, page, {"email": "admin@kommun.example", "password": make.PASSWORD})
+    assert response.status_code == 302
+    assert db.session.get(User, admin.id).email == "admin@kommun.example"
+    assert "admin@kommun.example" in client.get("/staff/profile").text
