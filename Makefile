@@ -14,10 +14,14 @@ LOCALES := translations
 export UV_PYTHON_DOWNLOADS := never
 UV := $(BIN)/uv
 
-$(STAMP): pyproject.toml uv.lock bootstrap-requirements.txt
+# uv alone, from its hash-checked pin: enough to lock, without installing the project.
+$(UV): bootstrap-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 	    -r bootstrap-requirements.txt
+	touch $(UV)
+
+$(STAMP): pyproject.toml uv.lock $(UV)
 	$(UV) sync --quiet --locked --all-extras --python $(BIN)/python
 	touch $(STAMP)
 
@@ -64,16 +68,16 @@ test: compile-translations browser
 # `make upgrade` to move every dependency to its newest release allowed by pyproject.toml.
 EXPORT_UV_PIN = $(UV) export --quiet --frozen --no-header --only-group tools --no-emit-project --format requirements.txt
 
-lock: install
+lock: $(UV)
 	$(UV) lock
 	$(EXPORT_UV_PIN) -o bootstrap-requirements.txt
 
-upgrade: install
+upgrade: $(UV)
 	$(UV) lock --upgrade
 	$(EXPORT_UV_PIN) -o bootstrap-requirements.txt
 
 # CI: the lock agrees with pyproject.toml, and uv's own pin with the lock.
-check-lock: install
+check-lock: $(UV)
 	$(UV) lock --check
 	$(EXPORT_UV_PIN) -o /dev/stdout | diff -u bootstrap-requirements.txt - \
 	    || { echo "bootstrap-requirements.txt is out of date: run make lock"; exit 1; }
