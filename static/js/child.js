@@ -69,6 +69,7 @@
     }
     var hint = doc.querySelector(".speak-hint");
     if (hint) hint.hidden = !any;
+    root.classList.toggle("speaks", any);
   }
   function stopAll() {
     if (playing) { playing.pause(); playing = null; }

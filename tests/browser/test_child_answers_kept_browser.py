@@ -62,6 +62,7 @@ def switch(page, name: str, value: str) -> None:
         page.locator("details.languages > summary").click()
     with page.expect_navigation():
         page.locator(f"button[name='{name}'][value='{value}']").click()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing runs off the side
 
 
 def checked(page, name: str) -> str | None:
