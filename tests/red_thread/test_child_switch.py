@@ -6,6 +6,7 @@ in the words of its own view: on the check page and on the follow-up page."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -199,3 +200,67 @@ def test_the_follow_up_page_shows_two_steps_as_the_child_chose_them(app, make):
     assert "Good · A little" in html and "6 of 10" not in html
     assert "#f10" in html and "#f6" not in html  # the "good" face the child tapped, not a near-neutral 6
     assert "Good enough: Good · Quite" in html
+
+
+class _Structure(HTMLParser):
+    """What makes the child's HTML invalid or confusing to a screen reader: an id twice, a control inside
+    a label beside its own input, a reference to an id that is not there."""
+
+    INTERACTIVE = {"button", "a", "select", "textarea", "details", "input"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.refs: list[str] = []
+        self.open: list[str] = []
+        self.controls_in_label: list[int] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        for ref in ("aria-describedby", "aria-labelledby", "for"):
+            self.refs += (attrs.get(ref) or "").split()
+        if "label" in self.open and tag in self.INTERACTIVE:
+            self.controls_in_label[-1] += 1
+            if tag != "input" or self.controls_in_label[-1] > 1:
+                self.problems.append(f"<{tag}> inside a label")
+        if tag == "label":
+            self.controls_in_label.append(0)
+        if tag not in {"input", "br", "img", "meta", "link", "use", "hr"}:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            while self.open and self.open.pop() != tag:
+                pass
+        if tag == "label":
+            self.controls_in_label.pop()
+
+
+def structure_problems(html: str) -> list[str]:
+    parser = _Structure()
+    parser.feed(html)
+    twice = sorted({i for i in parser.ids if parser.ids.count(i) > 1})
+    missing = sorted({r for r in parser.refs if r not in parser.ids})
+    return parser.problems + [f"id twice: {i}" for i in twice] + [f"no element with id {r}" for r in missing]
+
+
+@pytest.mark.parametrize("age", [6, 10, 15])
+def test_every_page_of_the_child_is_well_formed(client, make, age):
+    sw = make.user("social_worker")
+    case = make.case(sw, therapist=make.user("therapist"), words=("Pappa skriker.", "Jag är ensam."), age=age)
+    token = make.link(case, "start", language="sv")
+    first, second = (p.id for p in db.session.get(Case, case.id).problems)
+    page = client.get(f"/r/{token}").text
+    assert structure_problems(page) == []
+    fields = hidden_fields(page)
+    answer = {6: {f"good-{first}": "good"}, 10: {f"answer-{first}": "8"}, 15: {f"answer-{first}": "7"}}[age]
+    simpler = {6: "six", 10: "two_step", 15: "six"}[age]  # (two steps to six: the half answer is asked again)
+    switched = client.post(f"/r/{token}", data={**fields, **answer, f"enough-{first}": "9", "switch_view": simpler})
+    assert switched.status_code == 200 and structure_problems(switched.text) == []
+    review = client.post(f"/r/{token}", data={**hidden_fields(switched.text), f"answer-{first}": "declined",
+                                              f"answer-{second}": "dont_know", "added_text": "Hej",
+                                              "intent": "review"})
+    assert review.status_code == 200 and structure_problems(review.text) == []
