@@ -275,7 +275,8 @@
     if (quiet) return;
     if (index === last) { buildSummary(); check.focus(); }
     else {
-      var target = steps[index].querySelector("legend, label") || steps[index];
+      /* A question asked again after a change of view: its reason first, then the question. */
+      var target = steps[index].querySelector(".again") || steps[index].querySelector("legend, label") || steps[index];
       steps[index].scrollIntoView({ block: "start" });
       if (target.focus) { target.setAttribute("tabindex", "-1"); target.focus({ preventScroll: true }); }
     }

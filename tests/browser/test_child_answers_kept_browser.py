@@ -131,7 +131,8 @@ def test_every_answer_survives_a_change_of_view_and_of_language(phone_for, child
     assert page.locator(f"#q{third}").get_attribute("aria-describedby").strip() == f"q{third}-again-answer"
     assert page.locator("#ask-again").is_visible()
     if js:
-        assert visible_step(page) == f"q{third}" and again.is_visible()  # the page opens at it
+        assert visible_step(page) == f"q{third}" and again.is_visible()  # the page opens at it,
+        assert page.evaluate("document.activeElement.className") == "again"  # its reason first
     assert page.locator("#added_text").input_value() == TYPED[lang]
     assert nothing_stored()
 
