@@ -613,13 +613,39 @@ def test_the_handover_page_opens_with_the_childs_words_isolated_and_upright(app,
             "(Worked with: Yes, as a focus)") in text
     assert f"What the child added in their own words Start: “{ARABIC_ADDED}”" in text
     assert "Other: Ensamhet" in text
-    # Nothing of the child's is set in italics, on the page or on paper.
-    for css in ("staff.css", "print.css"):
+    # Nothing of the child's is set in italics, on the page or on paper; on the page the browser isolates
+    # with unicode-bidi (WeasyPrint isolates every inline element's text, and does not take the property).
+    for css, isolate in (("staff.css", True), ("print.css", False)):
         sheet = (documents.STATIC_ROOT / "css" / css).read_text(encoding="utf-8")
         assert not re.search(r"font-style:\s*(italic|oblique)", sheet), css
         rule = re.search(r"\.child-words, bdi, \[dir=auto\] \{([^}]*)\}", sheet)
-        assert rule and "font-style: normal" in rule.group(1) and "unicode-bidi: isolate" in rule.group(1), css
+        assert rule and "font-style: normal" in rule.group(1), css
+        assert ("unicode-bidi: isolate" in rule.group(1)) is isolate, css
     assert "<em" not in body and "<i>" not in body
+
+
+@needs_pdf
+def test_on_paper_the_childs_right_to_left_words_are_isolated_as_on_the_page():
+    """“<bdi>أريد</bdi>” 3: without isolation the bidi algorithm draws the 3 inside the Arabic run, before
+    the words (as in “3 أريد”); isolated, the 3 follows the words, as the sentence says."""
+    from pypdf import PdfReader
+
+    weasyprint = documents._weasyprint()
+
+    def chunks(body: str) -> list[tuple[str, float]]:
+        found: list[tuple[str, float]] = []
+
+        def visit(text, cm, tm, _font, _size):
+            if text.strip():
+                found.append((text.strip(), tm[4] * cm[0] + cm[4]))
+
+        pdf = weasyprint.HTML(string=f"<!doctype html><html lang=sv><title>t</title><p>{body}</p>").write_pdf()
+        PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+        return found
+
+    isolated = dict(chunks(f"Start: “<bdi lang=\"ar\" dir=\"auto\">{ARABIC}</bdi>” 3 poäng"))
+    assert isolated[ARABIC] < isolated["3 poäng"]
+    assert "Start: “3" in "".join(text for text, _ in chunks(f"Start: “{ARABIC}” 3 poäng"))  # not isolated
 
 
 def test_the_handover_lists_every_safety_signal_and_what_was_done(app, people, voiced_case):
