@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from kidrate.child import bp
+from kidrate.child import bp, fragments
 from kidrate.extensions import csrf, db
 from kidrate.languages.i18n import (
     CHILD_LOCALES,
@@ -226,8 +226,12 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
 
     shown = _shown_problems(problems, language)
     _use_message_recordings(token, language, case.organisation_id)
+    nothing_chosen = not (carried.chosen or carried.enough or ask_again)
     for p in shown:
         p["audio"] = p["audio"] and url_for("child.audio", token=token, recording_id=p["audio"])
+        if nothing_chosen:
+            p["choices_html"] = fragments.choices_html(
+                p["id"], view=view, language=language, values=VIEW_VALUES[view], ask_good_enough=ask_good_enough)
     less, more = simpler(view), more_detailed(view)
     return render_template(
         "child/questions.html",
