@@ -16,7 +16,7 @@ from kidrate.models import Case, ChildLink, Closure, OutboxMail, User, utcnow
 from kidrate.notifications import mail
 from kidrate.red_thread import cases
 
-from ..conftest import child_posts, post_form, sign_in
+from ..conftest import child_posts, english, post_form, sign_in
 from .conftest import TlsSmtpServer
 
 WORDS = "Pappa slår mig när han är arg."
@@ -248,6 +248,7 @@ def test_nothing_is_queued_or_sent_while_email_is_not_set_up(app, make, smtp, se
     assert rows() == []
     assert "e-mail is not set up" in send_mail()
     client = app.test_client()
+    english(client)  # the pages before signing in speak the default locale (Swedish)
     page = client.get("/staff/sign-in/forgot")
     assert "administrator" in page.text and 'name="email"' not in page.text
 
