@@ -26,7 +26,7 @@ from kidrate.extensions import db
 from kidrate.models import utcnow
 from kidrate.protection import crypto
 from kidrate.protection.access import audit
-from kidrate.protection.retention import PurgeResult, purge
+from kidrate.protection.retention import SESSIONS_KEPT, PurgeResult, purge
 
 ROWS_PER_BATCH = 1000
 RECORDINGS_PER_BATCH = 16  # up to 2 MB of sound each
@@ -124,11 +124,14 @@ def purge_command(dry_run: bool) -> None:
     if dry_run:
         session.rollback()
         click.echo(f"would purge {result.cases} case(s) and remove {result.audit_events} audit event(s) "
-                   "(dry run: nothing changed)")
+                   f"and {result.staff_sessions} ended staff session(s) (dry run: nothing changed)")
         return
     record(result)
     session.commit()
     click.echo(f"purged {result.cases} case(s), removed {result.audit_events} audit event(s)")
+    if result.staff_sessions:
+        click.echo(f"removed {result.staff_sessions} staff session(s) over for more than "
+                   f"{SESSIONS_KEPT.days} days")
 
 
 def record(result: PurgeResult) -> None:

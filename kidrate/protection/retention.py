@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from kidrate.models import (
     RatingRound,
     Recording,
     SafetySignal,
+    StaffSession,
     Submission,
 )
 
@@ -53,10 +54,17 @@ class PurgeResult:
     dry_run: bool
     # organisation id (None: events of no organisation) → (cases purged, audit events removed)
     per_organisation: dict[int | None, tuple[int, int]] = field(default_factory=dict)
+    # Staff sessions over for longer than SESSIONS_KEPT: their rows hold nothing worth keeping.
+    staff_sessions: int = 0
 
     def summary(self) -> str:
         """Counts only, for the command line and the audit log."""
         return f"{self.cases} cases, {self.audit_events} audit events"
+
+
+# An ended (or long idle) staff session's row is kept this long, then removed: it only ever answers
+# "is this cookie still signed in?", and the audit log already holds who signed in and out when.
+SESSIONS_KEPT = timedelta(days=30)
 
 
 def years_before(moment: datetime, years: int) -> datetime:
@@ -118,8 +126,11 @@ def purge(session: Session, now: datetime, retention_years: int, audit_retention
         per_organisation[organisation_id][0] += 1
     for organisation_id, n in events:
         per_organisation[organisation_id][1] += n
+    over = func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at) < now - SESSIONS_KEPT
+    sessions = session.scalar(select(func.count(StaffSession.id)).where(over)) or 0
     result = PurgeResult(cases=len(cases), audit_events=sum(n for _org, n in events), dry_run=dry_run,
-                         per_organisation={k: (v[0], v[1]) for k, v in per_organisation.items()})
+                         per_organisation={k: (v[0], v[1]) for k, v in per_organisation.items()},
+                         staff_sessions=sessions)
     if dry_run:
         return result
 
@@ -127,6 +138,7 @@ def purge(session: Session, now: datetime, retention_years: int, audit_retention
         _purge_cases(session, ids, now)
     audit_table = AuditEvent.__table__
     session.connection().execute(delete(audit_table).where(audit_table.c.at < audit_cutoff))
+    session.execute(delete(StaffSession).where(over))
     # Objects loaded before the purge must not write old values back or show them.
     session.expire_all()
     return result

@@ -25,6 +25,7 @@ from kidrate.models import (
     RatingRound,
     Recording,
     SafetySignal,
+    StaffSession,
     Submission,
     User,
     utcnow,
@@ -355,3 +356,30 @@ def test_the_analyst_report_page_still_works_after_purging(app, world):
     page = client.get("/staff/report")
     assert page.status_code == 200 and SECRET not in page.text
 
+
+
+# --- Staff sessions ----------------------------------------------------------------------------------
+
+
+def test_sessions_over_for_a_month_are_removed_and_live_ones_kept(app, make):
+    user = make.user("therapist")
+    now = utcnow()
+    rows = {
+        "ended_long_ago": StaffSession(user_id=user.id, token_hash="a" * 64, created_at=now - timedelta(days=40),
+                                       last_seen_at=now - timedelta(days=40), ended_at=now - timedelta(days=31)),
+        "idle_long_ago": StaffSession(user_id=user.id, token_hash="b" * 64, created_at=now - timedelta(days=40),
+                                      last_seen_at=now - timedelta(days=31)),
+        "ended_lately": StaffSession(user_id=user.id, token_hash="c" * 64, created_at=now - timedelta(days=40),
+                                     last_seen_at=now - timedelta(days=40), ended_at=now - timedelta(days=2)),
+        "live": StaffSession(user_id=user.id, token_hash="d" * 64, last_seen_at=now),
+    }
+    db.session.add_all(rows.values())
+    db.session.commit()
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["purge", "--dry-run"])
+    assert "2 ended staff session(s)" in dry.output
+    assert db.session.scalar(select(func.count(StaffSession.id))) == 4
+    real = runner.invoke(args=["purge"])
+    assert "removed 2 staff session(s) over for more than 30 days" in real.output
+    db.session.remove()
+    assert sorted(db.session.scalars(select(StaffSession.token_hash))) == ["c" * 64, "d" * 64]
