@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, Organisation, Problem, Unit, User, utcnow
@@ -52,6 +53,21 @@ class Factory:
             username=username or f"{role}{self._next()}", display_name=f"{role} {self._n}", role=role,
             password_hash=password_hash, locale="en", **fields,
         )
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+    def outsider(self, role: str, username: str, **fields) -> User:
+        """A user of a second organisation ("Annan kommun"), who may sign in: for the walls between them."""
+        with self.app.app_context():  # argon2 settings come from the app; leaving it ends the session
+            password_hash = hash_password(self.PASSWORD)
+        other = self.session.scalar(select(Organisation).where(Organisation.name == "Annan kommun"))
+        if other is None:
+            other = Organisation(name="Annan kommun")
+            self.session.add(other)
+            self.session.flush()
+        user = User(organisation_id=other.id, username=username, display_name=f"{role} {username}", role=role,
+                    password_hash=password_hash, locale="en", **fields)
         self.session.add(user)
         self.session.commit()
         return user

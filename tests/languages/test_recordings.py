@@ -18,8 +18,7 @@ from kidrate.config import PROJECT_ROOT
 from kidrate.extensions import db
 from kidrate.languages.i18n import set_page_locale
 from kidrate.languages.recordings import MAX_BYTES, audio_mime, check_audio, message_key
-from kidrate.models import AuditEvent, Case, ChildLink, Organisation, Problem, Recording, User, utcnow
-from kidrate.protection.accounts import hash_password
+from kidrate.models import AuditEvent, Case, ChildLink, Problem, Recording, utcnow
 from kidrate.red_thread import links
 
 from ..conftest import csrf_token, sign_in
@@ -552,14 +551,7 @@ def test_another_organisations_admin_cannot_hear_replace_or_delete_a_fixed_text_
     key = message_key(QUESTION)
     ours = signed_in(app, "admin")
     assert admin_upload(ours, "so", key).status_code == 303
-    other_org = Organisation(name="Grannkommun")
-    db.session.add(other_org)
-    db.session.commit()
-    with app.app_context():
-        password_hash = hash_password(make.PASSWORD)
-    db.session.add(User(organisation_id=other_org.id, username="admin_b", display_name="Admin B", role="admin",
-                        password_hash=password_hash, locale="en"))
-    db.session.commit()
+    other_org_id = make.outsider("admin", "admin_b").organisation_id
     theirs = signed_in(app, "admin_b")
     # They neither see nor play ours.
     page = theirs.get("/staff/admin/recordings/so")
@@ -570,7 +562,7 @@ def test_another_organisations_admin_cannot_hear_replace_or_delete_a_fixed_text_
     # Their own recording of the same text is theirs: ours stays as it was.
     assert admin_upload(theirs, "so", key, MP3, "audio/mpeg").status_code == 303
     rows = db.session.execute(select(Recording.organisation_id, Recording.mime).order_by(Recording.id)).all()
-    assert [tuple(r) for r in rows] == [(world["organisation"], "audio/ogg"), (other_org.id, "audio/mpeg")]
+    assert [tuple(r) for r in rows] == [(world["organisation"], "audio/ogg"), (other_org_id, "audio/mpeg")]
     # Our children hear ours; theirs is never served through our link.
     token = make.link(db.session.get(Case, world["case"]), language="so")
     child = app.test_client()

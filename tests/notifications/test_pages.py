@@ -178,13 +178,7 @@ def test_the_admin_sets_an_address_when_inviting_and_later(app, make):
 
 def test_an_admin_cannot_set_another_organisations_address(app, make):
     admin = make.user("admin")
-    other = Organisation(name="Annan kommun")
-    db.session.add(other)
-    db.session.flush()
-    outsider = User(organisation_id=other.id, username="outsider", display_name="O", role="therapist",
-                    password_hash=admin.password_hash)
-    db.session.add(outsider)
-    db.session.commit()
+    outsider = make.outsider("therapist", "outsider")
     client = app.test_client()
     sign_in(client, admin.username)
     page = client.get("/staff/admin/users").text

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from kidrate.extensions import db
-from kidrate.models import AuditEvent, ChildLink, Organisation, StaffSession, User, utcnow
+from kidrate.models import AuditEvent, ChildLink, StaffSession, User, utcnow
 from kidrate.protection import two_factor
-from kidrate.protection.accounts import hash_password
 
 from ..conftest import child_posts, csrf_token, post_form, session_of, sign_in
 from ..factories import Factory
@@ -359,14 +358,7 @@ def test_an_admin_ends_all_sessions_of_a_user(app, make, admin):
 def test_an_admin_of_another_organisation_gets_404(app, make, admin):
     user = make.user("therapist", username="tove")
     victim = signed_in_as(app, "tove")
-    other = Organisation(name="Grannkommun")
-    db.session.add(other)
-    db.session.commit()
-    with app.app_context():
-        password_hash = hash_password(Factory.PASSWORD)
-    db.session.add(User(organisation_id=other.id, username="otherboss", display_name="Other boss", role="admin",
-                        password_hash=password_hash, locale="en"))
-    db.session.commit()
+    make.outsider("admin", "otherboss")
     stranger = signed_in_as(app, "otherboss")
     assert admin_posts(stranger, f"/staff/admin/users/{user.id}/sessions/end").status_code == 404
     assert victim.get("/staff/cases").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import AuditEvent, Organisation, User
+from kidrate.models import AuditEvent, User
 
 from ..conftest import csrf_token, sign_in
 from .test_sux import HEADER, closed_native_case
@@ -132,12 +132,7 @@ def test_only_analysts_can_hold_it(app, make, role):
 
 def test_another_organisations_analyst_is_not_found(app, make):
     make.user("admin", username="boss")
-    other_org = Organisation(name="Annan kommun")
-    db.session.add(other_org)
-    db.session.flush()
-    outsider = User(organisation_id=other_org.id, username="far-analyst", display_name="F", role="analyst")
-    db.session.add(outsider)
-    db.session.commit()
+    outsider = make.outsider("analyst", "far-analyst")
     admin = signed_in(app, "boss")
     assert toggle(admin, outsider.id, 1).status_code == 404
     assert permission(outsider.id) is False and events("grant_record_export") == []
