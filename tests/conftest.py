@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -127,3 +128,29 @@ def child_posts(client, token: str, answers: dict[int, str], enough: dict[int, s
         data["added_text"] = added_text
     response = client.post(f"/r/{token}", data=data)
     assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def small_app(app, database_url, tmp_path):
+    """Build further apps with their own (low) limits on the test database. create_app binds the
+    global database handle to a new engine; the session's app gets its own back afterwards."""
+    original = db.engine
+    engines = []
+    base = app.config["KIDRATE"]
+
+    def build(*, secret_key: str | None = None, **overrides):
+        db.session.remove()
+        values = {"sign_in_limit": "3 per minute", "child_limit": "3 per minute", **overrides}
+        settings = load_settings(
+            {}, database_url=database_url, testing=True, instance_path=tmp_path / uuid.uuid4().hex,
+            secret_key=secret_key or f"limits-{uuid.uuid4().hex}-{'x' * 20}", data_key=base.data_key, **values)
+        other = create_app(settings)
+        engines.append(db.engine)
+        return other
+
+    yield build
+    db.session.remove()
+    for engine in engines:
+        engine.dispose()
+    db.engine = original
+    db.session.configure(bind=original)

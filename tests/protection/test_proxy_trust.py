@@ -7,44 +7,15 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from types import SimpleNamespace
 
 import pytest
 
-from kidrate import create_app
 from kidrate.config import ConfigError, load_settings, new_data_key
-from kidrate.extensions import db
 
 from ..conftest import csrf_token, sign_in
 
 PROXY = {"REMOTE_ADDR": "127.0.0.1"}  # the test client's own address: a proxy on this host
-
-
-@pytest.fixture
-def limited_app(app, database_url, tmp_path):
-    """Apps with a limit of 3 a minute on the test database (create_app rebinds the global database
-    handle; the session's app gets its own back afterwards)."""
-    original = db.engine
-    engines = []
-    base = app.config["KIDRATE"]
-
-    def build(**overrides):
-        db.session.remove()
-        values = {"sign_in_limit": "3 per minute", "child_limit": "3 per minute", **overrides}
-        settings = load_settings(
-            {}, database_url=database_url, testing=True, instance_path=tmp_path / uuid.uuid4().hex,
-            secret_key=f"proxy-{uuid.uuid4().hex}-{'x' * 20}", data_key=base.data_key, **values)
-        other = create_app(settings)
-        engines.append(db.engine)
-        return other
-
-    yield build
-    db.session.remove()
-    for engine in engines:
-        engine.dispose()
-    db.engine = original
-    db.session.configure(bind=original)
 
 
 def sign_in_post(client, forwarded: str | None = None, **kwargs):
@@ -82,24 +53,24 @@ def test_trusted_proxies_is_a_whole_number_of_hops_defaulting_to_none(tmp_path):
 # --- By default no forwarded header counts ----------------------------------------------------------
 
 
-def test_rotating_x_forwarded_for_does_not_escape_the_sign_in_limit(limited_app, make):
-    limited = limited_app()
+def test_rotating_x_forwarded_for_does_not_escape_the_sign_in_limit(small_app, make):
+    limited = small_app()
     client = limited.test_client()
     statuses = [sign_in_post(client, f"203.0.113.{n}") for n in range(1, 6)]
     assert statuses == [400, 400, 400, 429, 429]
 
 
-def test_rotating_x_forwarded_for_does_not_escape_the_childs_limit(limited_app, make):
-    limited = limited_app()
+def test_rotating_x_forwarded_for_does_not_escape_the_childs_limit(small_app, make):
+    limited = small_app()
     token = child_link(make)
     client = limited.test_client()
     statuses = [child_get(client, token, f"198.51.100.{n}, 203.0.113.{n}") for n in range(1, 6)]
     assert statuses == [200, 200, 200, 429, 429]
 
 
-def test_without_trusted_proxies_the_scheme_header_is_ignored_too(limited_app, make):
+def test_without_trusted_proxies_the_scheme_header_is_ignored_too(small_app, make):
     """X-Forwarded-Proto from an untrusted client does not make the request https."""
-    limited = limited_app()
+    limited = small_app()
     make.user("admin", username="boss")
     client = limited.test_client()
     client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
@@ -113,8 +84,8 @@ def test_without_trusted_proxies_the_scheme_header_is_ignored_too(limited_app, m
 # --- With KIDRATE_TRUSTED_PROXIES=1 the address the proxy appended counts ----------------------------
 
 
-def test_one_trusted_proxy_counts_the_address_it_appended(limited_app, make):
-    limited = limited_app(trusted_proxies=1)
+def test_one_trusted_proxy_counts_the_address_it_appended(small_app, make):
+    limited = small_app(trusted_proxies=1)
     client = limited.test_client()
     assert [sign_in_post(client, "203.0.113.7") for _ in range(4)] == [400, 400, 400, 429]
     # Another client behind the same proxy has a count of its own.
@@ -128,10 +99,10 @@ def test_one_trusted_proxy_counts_the_address_it_appended(limited_app, make):
     assert child_get(client, token, "198.51.100.6") == 200
 
 
-def test_one_trusted_proxy_sets_the_scheme(limited_app, make):
+def test_one_trusted_proxy_sets_the_scheme(small_app, make):
     """Behind a TLS proxy, links are https and staff forms still work although browsers send no
     Referer (Referrer-Policy: no-referrer)."""
-    limited = limited_app(trusted_proxies=1, https=True)
+    limited = small_app(trusted_proxies=1, https=True)
     make.user("admin", username="boss")
     client = limited.test_client()
     client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
@@ -146,13 +117,13 @@ def test_one_trusted_proxy_sets_the_scheme(limited_app, make):
 # --- Production without Redis -----------------------------------------------------------------------
 
 
-def test_production_without_redis_warns_at_start(limited_app, caplog):
+def test_production_without_redis_warns_at_start(small_app, caplog):
     caplog.set_level(logging.WARNING)
-    limited_app(env="production")
+    small_app(env="production")
     assert "KIDRATE_REDIS_URL is not set" in caplog.text
     caplog.clear()
-    limited_app(env="production", redis_url="redis://127.0.0.1:1/0")
-    limited_app()  # development: one process on a laptop
+    small_app(env="production", redis_url="redis://127.0.0.1:1/0")
+    small_app()  # development: one process on a laptop
     assert "KIDRATE_REDIS_URL is not set" not in caplog.text
 
 

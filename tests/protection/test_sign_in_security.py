@@ -16,7 +16,6 @@ import pyotp
 import pytest
 from sqlalchemy import func, select, update
 
-from kidrate import create_app
 from kidrate.config import ConfigError, load_settings
 from kidrate.extensions import db
 from kidrate.models import AuditEvent, User, utcnow
@@ -523,32 +522,6 @@ def test_a_password_needs_twelve_characters(app, make, purpose):
 
 
 # --- Rate limits ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def small_app(app, database_url, tmp_path):
-    """Build further apps with their own (low) limits on the test database. create_app binds the
-    global database handle to a new engine; the session's app gets its own back afterwards."""
-    original = db.engine
-    engines = []
-    base = app.config["KIDRATE"]
-
-    def build(*, secret_key: str | None = None, **overrides):
-        db.session.remove()
-        values = {"sign_in_limit": "3 per minute", "child_limit": "3 per minute", **overrides}
-        settings = load_settings(
-            {}, database_url=database_url, testing=True, instance_path=tmp_path / uuid.uuid4().hex,
-            secret_key=secret_key or f"limits-{uuid.uuid4().hex}-{'x' * 20}", data_key=base.data_key, **values)
-        other = create_app(settings)
-        engines.append(db.engine)
-        return other
-
-    yield build
-    db.session.remove()
-    for engine in engines:
-        engine.dispose()
-    db.engine = original
-    db.session.configure(bind=original)
 
 
 def test_a_bad_limit_is_a_config_error(tmp_path):
