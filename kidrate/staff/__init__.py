@@ -21,10 +21,13 @@ def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
 from kidrate.staff import (  # noqa: E402,F401  (routes register on import)
     account,
     admin,
+    assignment,
     cases,
+    closure,
     documents,
     handovers,
     languages,
+    links,
     notifications,
     pwa,
     recordings,
