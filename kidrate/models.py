@@ -271,6 +271,10 @@ class Problem(Base):
     goal: Mapped[str | None] = mapped_column(EncryptedText("problem.goal"))
     # Named by the child to the therapist at the start, after the assignment was written.
     added_at_start: Mapped[bool] = mapped_column(default=False)
+    # No goal yet, on purpose: the therapist sets it with the child (an open red-thread check until then).
+    goal_with_child: Mapped[bool] = mapped_column(default=False)
+    # Withdrawn after hand-over (a ProblemAmendment says who, why): kept in the history, never asked again.
+    withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The therapist's account at closure.
     worked_with: Mapped[str | None] = mapped_column(String(10))
@@ -287,12 +291,39 @@ class Problem(Base):
         back_populates="problem", cascade="all, delete-orphan", order_by="ProblemTranslation.language"
     )
     recordings: Mapped[list[Recording]] = relationship(cascade="all, delete-orphan")
+    amendments: Mapped[list[ProblemAmendment]] = relationship(
+        back_populates="problem", cascade="all, delete-orphan", order_by="ProblemAmendment.id"
+    )
 
     def words_in(self, language: str) -> str | None:
         """The child's words in a language: as said, or as translated by staff; None if neither."""
         if self.words_language in (None, language):
             return self.words
         return next((t.words for t in self.translations if t.language == language), None)
+
+
+class ProblemAmendment(Base):
+    """A visible correction of the assignment after hand-over: the child's words corrected (the earlier
+    words kept here), a problem withdrawn, or a problem added. Always with a reason; never a silent edit."""
+
+    __tablename__ = "problem_amendment"
+    __table_args__ = (CheckConstraint("kind IN ('words', 'withdraw', 'add')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(EncryptedText("problem_amendment.reason"))
+    words_before: Mapped[str | None] = mapped_column(EncryptedText("problem_amendment.words_before"))
+    words_language_before: Mapped[str | None] = mapped_column(String(10))
+    words_after: Mapped[str | None] = mapped_column(EncryptedText("problem_amendment.words_after"))
+    words_language_after: Mapped[str | None] = mapped_column(String(10))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The role at the time: "the social worker" or "the therapist" amended, whatever the account is later.
+    by_role: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    problem: Mapped[Problem] = relationship(back_populates="amendments")
+    by: Mapped[User | None] = relationship()
 
 
 class ProblemTranslation(Base):

@@ -65,6 +65,7 @@ ENCRYPTED = {
     "case_record": {"intervention_text"},
     "problem": {"words", "category_text", "goal", "worked_with_comment"},
     "problem_translation": {"words"},
+    "problem_amendment": {"reason", "words_before", "words_after"},
     "recording": {"data"},
     "rating_round": {"missing_reason"},
     "submission": {"added_text"},
