@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
 from kidrate.red_thread import events, links
+from kidrate.red_thread.checks import check_case
 from kidrate.red_thread.facts import gather
 from kidrate.red_thread.handover import compile_handover
 from kidrate.vocab import ROUND_ORDER
@@ -86,16 +87,56 @@ def next_due(case: Case, today: date | None = None, now: datetime | None = None)
     return NextDue(kind, live, case.follow_up_date, overdue)
 
 
+# What a therapist may look for in their case list; `what_is_due` says which of them a case has.
+DUE_LINK = "link"  # a round waits for the child and no link is out
+DUE_RECORD = "record"  # a check asks for a round: the child's rating, or why it is missing
+DUE_CHECKS = "checks"  # any red-thread check is open
+DUE_FOLLOW_UP = "follow_up"  # the planned follow-up date has passed without a follow-up rating
+DUE_KINDS = (DUE_LINK, DUE_RECORD, DUE_CHECKS, DUE_FOLLOW_UP)
+
+
+def what_is_due(case: Case, due: NextDue, today: date | None = None) -> frozenset[str]:
+    """Which of DUE_KINDS a case has now (a closed case: only its open checks)."""
+    today = today or date.today()
+    findings = check_case(gather(case), today)
+    found = set()
+    if findings:
+        found.add(DUE_CHECKS)
+    if any(f.fix == "round" for f in findings):
+        found.add(DUE_RECORD)
+    if case.status == "assigned" and due.round_kind is not None and due.live_link is None:
+        found.add(DUE_LINK)
+    if due.follow_up_overdue:
+        found.add(DUE_FOLLOW_UP)
+    return frozenset(found)
+
+
 def live_links(case: Case, now: datetime | None = None) -> list[ChildLink]:
     now = now or utcnow()
     return [lk for rnd in case.rounds for lk in rnd.links if links.usable(lk, now)]
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern for "begins with the text": the user's % and _ (and the escape) stand for themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def case_ref_begins_with(text: str):
+    """Case references beginning with the text, whatever its case ("walk-2026" finds "WALK-2026-010")."""
+    return Case.case_ref.ilike(like_prefix(text), escape="\\")
+
+
+def same_case_ref(case_ref: str):
+    """The same case reference, whatever its case: how a person types it should not hide a returning child."""
+    return func.lower(Case.case_ref) == case_ref.strip().lower()
 
 
 def earlier_cases(session: Session, case_ref: str, unit_id: int, exclude_id: int | None = None) -> list[Case]:
     """Closed cases with the same case reference in the unit, newest first: a returning child."""
     query = (
         select(Case)
-        .where(Case.case_ref == case_ref, Case.authority_unit_id == unit_id, Case.status == "closed")
+        .where(same_case_ref(case_ref), Case.authority_unit_id == unit_id, Case.status == "closed")
         .order_by(Case.closed_at.desc())
     )
     if exclude_id is not None:

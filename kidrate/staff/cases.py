@@ -26,6 +26,8 @@ from kidrate.staff.timeline import earlier_timeline
 from kidrate.vocab import ROUND_ORDER, WORKED_WITH
 
 CASE_ROLES = ("social_worker", "therapist")
+# The statuses each role's list can be narrowed to (a therapist never sees a draft).
+CASE_LIST_STATUSES = {"social_worker": ("draft", "assigned", "closed"), "therapist": ("assigned", "closed")}
 
 
 def _language_choices(codes=CHILD_LOCALES, drafts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
@@ -51,18 +53,32 @@ def case_list():
         query = query.where(Case.authority_unit_id == user.unit_id)
     search = (request.args.get("q") or "").strip()[:40]
     if search:
-        query = query.where(Case.case_ref == search)
+        query = query.where(case_rules.case_ref_begins_with(search))
+    # Unknown filter values are ignored (the list unfiltered), never an error: they come from an address.
+    statuses = CASE_LIST_STATUSES[user.role]
+    status = request.args.get("status", "")
+    if status in statuses:
+        query = query.where(Case.status == status)
+    else:
+        status = ""
+    due_filter = request.args.get("due", "") if user.role == "therapist" else ""
+    if due_filter not in case_rules.DUE_KINDS:
+        due_filter = ""
     cases = list(db.session.scalars(query.order_by(Case.status, Case.created_at.desc())))
+    due = {case.id: case_rules.next_due(case) for case in cases}
+    if due_filter:
+        cases = [c for c in cases if due_filter in case_rules.what_is_due(c, due[c.id])]
     earlier = []
     if search and user.role == "social_worker":
         earlier = case_rules.earlier_cases(db.session, search, user.unit_id)
         audit("search_case_ref", target=f"{len(cases)}")
         db.session.commit()
-    due = {case.id: case_rules.next_due(case) for case in cases}
     # Safety signals are the therapist's to see (and the list holds only their own cases).
     signals = open_signal_counts(db.session, [c.id for c in cases]) if user.role == "therapist" else {}
+    filtered = bool(search or status or due_filter)
     return render_template("staff/case_list.html", cases=cases, due=due, search=search, earlier=earlier,
-                           signals=signals)
+                           signals=signals, status=status, statuses=statuses, due_filter=due_filter,
+                           due_kinds=case_rules.DUE_KINDS, filtered=filtered)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
