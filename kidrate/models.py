@@ -438,6 +438,26 @@ class Submission(Base):
 
     round: Mapped[RatingRound] = relationship(back_populates="submission")
     ratings: Mapped[list[Rating]] = relationship(back_populates="submission", cascade="all, delete-orphan")
+    translations: Mapped[list[SubmissionTranslation]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionTranslation.language"
+    )
+
+
+class SubmissionTranslation(Base):
+    """What the child added in their own words (Submission.added_text), put into another language by
+    staff, for the social worker to read beside the original; the original stays as the child wrote it."""
+
+    __tablename__ = "submission_translation"
+    __table_args__ = (UniqueConstraint("submission_id", "language", name="uq_submission_translation_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(EncryptedText("submission_translation.text"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="translations")
 
 
 class Rating(Base):
@@ -472,7 +492,8 @@ class Rating(Base):
 class SafetySignal(Base):
     """Raised the moment a child's submission holds a sign of danger: a rating of 1 or 2 on a problem
     in the violence categories, or a drop of 3 or more since the last round. It says what happened,
-    not what to do, and stays until the therapist acknowledges it."""
+    not what to do. The therapist acknowledges it with a note of what was done; it stays in the case's
+    history, with that note, who and when."""
 
     __tablename__ = "safety_signal"
     __table_args__ = (CheckConstraint("kind IN ('low_violence', 'drop')", name="kind"),)
@@ -487,8 +508,11 @@ class SafetySignal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # What the therapist did about it, in their words: required when acknowledging (older rows lack it).
+    acknowledged_note: Mapped[str | None] = mapped_column(EncryptedText("safety_signal.acknowledged_note"))
 
     problem: Mapped[Problem] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
 
 
 class Closure(Base):
@@ -503,6 +527,8 @@ class Closure(Base):
     new_problems: Mapped[str | None] = mapped_column(EncryptedText("closure.new_problems"))
     participation: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     recommendation: Mapped[str | None] = mapped_column(EncryptedText("closure.recommendation"))
+    # Why the handover was sent while a safety signal was still not acknowledged (required then).
+    unhandled_signals_reason: Mapped[str | None] = mapped_column(EncryptedText("closure.unhandled_signals_reason"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="closure")

@@ -69,7 +69,9 @@ ENCRYPTED = {
     "recording": {"data"},
     "rating_round": {"missing_reason"},
     "submission": {"added_text"},
-    "closure": {"reason_text", "concern_text", "new_problems", "recommendation"},
+    "submission_translation": {"text"},
+    "safety_signal": {"acknowledged_note"},
+    "closure": {"reason_text", "concern_text", "new_problems", "recommendation", "unhandled_signals_reason"},
     "handover": {"document", "correction_note"},
 }
 
