@@ -109,9 +109,10 @@ ANSWERED_HOW = {
     "unknown": _l("Not known"),
 }
 
+# The same words on the case list, the case page and the link's page: each says what it means for the child.
 LINK_STATES = {
-    "issued": _l("Issued"),
-    "opened": _l("Opened"),
+    "issued": _l("Created, not opened yet"),
+    "opened": _l("Opened, not answered yet"),
     "completed": _l("Completed"),
     "expired": _l("Expired"),
     "revoked": _l("Revoked"),
