@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from babel import Locale
 from babel.support import NullTranslations
 from flask import Flask, g, session
-from flask_babel import Domain, format_date, get_babel, get_locale, get_translations, refresh
+from flask_babel import Domain, format_date, format_datetime, get_babel, get_locale, get_translations, refresh
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
@@ -117,6 +117,14 @@ def configure_catalogues(app: Flask) -> None:
     LazyString.__html__ = _lazy_html
     # The child's words inside the page language's quotation marks: {{ _("“%(words)s”", words=child_words(…)) }}.
     app.jinja_env.globals["child_words"] = child_words
+    # Staff pages' dates: one unambiguous form in every staff language, in place of Flask-Babel's filters
+    # (whose English short form is the US "12/7/26"). Any format argument a template gives is ignored.
+    app.jinja_env.filters.update(dateformat=staff_date, datetimeformat=staff_datetime)
+    # The same for format_date/format_datetime called from Python (a flash, a PDF's footer), whatever
+    # length they ask for. (The child's link message formats its own day, with Babel, unchanged.)
+    for length in ("", ".short", ".medium", ".long", ".full"):
+        babel.instance.date_formats["date" + length] = STAFF_DATE
+        babel.instance.date_formats["datetime" + length] = STAFF_DATETIME
 
 
 # Where CLDR's own name would mislead a family: Dari is not "Persian (Afghanistan)" to its speakers,
@@ -221,9 +229,29 @@ def draft_child_locales() -> frozenset[str]:
                                                                       if state != "reviewed"})
 
 
+# ISO 8601 is the Swedish norm (2026-12-07, 2026-12-07 14:05) and unambiguous to an English reader too,
+# where the locale's short forms are not ("12/7/26" is July to most of Europe). Times in Stockholm's zone.
+STAFF_DATE = "yyyy-MM-dd"
+STAFF_DATETIME = "yyyy-MM-dd HH:mm"
+
+
+def staff_date(value: date | datetime | None, _format: str | None = None) -> str:
+    """A date (or a moment's day, in the staff's time zone) for staff pages: 2026-12-07."""
+    if value is None:
+        return "–"
+    return format_date(value, STAFF_DATE)
+
+
+def staff_datetime(value: datetime | None, _format: str | None = None) -> str:
+    """A moment for staff pages, in the staff's time zone: 2026-12-07 14:05."""
+    if value is None:
+        return "–"
+    return format_datetime(value, STAFF_DATETIME)
+
+
 def format_iso_date(value: str | None) -> str:
     """A date stored as ISO text (in a handover snapshot), formatted for the reader."""
     if not value:
         return "–"
-    return format_date(date.fromisoformat(value[:10]))
+    return staff_date(date.fromisoformat(value[:10]))
 
