@@ -240,6 +240,8 @@ class Case(Base):
     handovers: Mapped[list[Handover]] = relationship(
         back_populates="case", order_by="Handover.version", cascade="all, delete-orphan"
     )
+    # Read-only: signals are written by red_thread.signals, and go with the case by the database's cascade.
+    signals: Mapped[list[SafetySignal]] = relationship(order_by="SafetySignal.id", viewonly=True)
 
     def round(self, kind: str) -> RatingRound:
         return next(r for r in self.rounds if r.kind == kind)
@@ -257,7 +259,7 @@ class Problem(Base):
         # A case's problems, and everything the group report reads of them: the report scans this
         # narrow index instead of the rows, which are wide with the encrypted words.
         Index("ix_problem_case_report", "case_id", "source", "category", "worked_with",
-              "start_rating", "follow_up_rating", "closure_rating"),
+              "start_rating", "follow_up_rating", "closure_rating", "withdrawn_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

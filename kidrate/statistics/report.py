@@ -234,7 +234,9 @@ def _fill_facts(session: Session, organisation_id: int, filters: ReportFilters) 
                func.max(case((and_(child, Problem.worked_with == "focus"), 1), else_=0)).label("child_focus"),
                *[func.max(case((Problem.__table__.c[column].is_not(None), 1), else_=0)).label(kind)
                  for kind, column in SUMMARY_COLUMNS.items()])
-        .join(Case, Case.id == Problem.case_id).where(*conditions).group_by(Problem.case_id).subquery("p"))
+        # A problem withdrawn after hand-over was never worked on as a problem: not counted.
+        .join(Case, Case.id == Problem.case_id).where(Problem.withdrawn_at.is_(None), *conditions)
+        .group_by(Problem.case_id).subquery("p"))
     later = aliased(Case)
     came_back = (  # a join, not a subquery per case: a third of the time on PostgreSQL
         select(Case.id.label("case_id"), func.min(later.created_at).label("next_created"))
@@ -384,7 +386,8 @@ def _area_counts(session) -> list[tuple[str, int, bool, int]]:
     # Codes outside today's list (older data) are rare: counted from the problems, once per case.
     pairs = (select(Problem.case_id, Problem.category, K.days, K.one_area)
              .join(CASE_FACTS, K.id == Problem.case_id)
-             .where(Problem.category.not_in(list(AREA_BITS))).distinct().subquery("pairs"))
+             .where(Problem.category.not_in(list(AREA_BITS)), Problem.withdrawn_at.is_(None))
+             .distinct().subquery("pairs"))
     return found + [(cat, days, bool(only), n) for cat, days, only, n in session.execute(
         select(pairs.c.category, pairs.c.days, pairs.c.one_area, func.count())
         .group_by(pairs.c.category, pairs.c.days, pairs.c.one_area))]
@@ -489,7 +492,7 @@ def _child_problem_counts(session, organisation_id: int,
     scan between workers (twice as fast here)."""
     return [tuple(r) for r in session.execute(
         select(Problem.category, Problem.worked_with, Problem.start_rating, Problem.closure_rating, func.count())
-        .join(Case, Case.id == Problem.case_id).where(Problem.source == "child",
+        .join(Case, Case.id == Problem.case_id).where(Problem.source == "child", Problem.withdrawn_at.is_(None),
                                                       *_case_conditions(organisation_id, filters))
         .group_by(Problem.category, Problem.worked_with, Problem.start_rating, Problem.closure_rating))]
 

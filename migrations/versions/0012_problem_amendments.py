@@ -17,6 +17,9 @@ down_revision = '0011'
 branch_labels = None
 depends_on = None
 
+REPORT_COLUMNS = ['case_id', 'source', 'category', 'worked_with', 'start_rating', 'follow_up_rating',
+                  'closure_rating']
+
 
 def upgrade() -> None:
     with op.batch_alter_table('problem', schema=None) as batch_op:
@@ -24,6 +27,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('withdrawn_at', sa.DateTime(), nullable=True))
     with op.batch_alter_table('problem', schema=None) as batch_op:
         batch_op.alter_column('goal_with_child', server_default=None)
+        # The group report leaves withdrawn problems out and still reads only this covering index.
+        batch_op.drop_index('ix_problem_case_report')
+        batch_op.create_index('ix_problem_case_report', [*REPORT_COLUMNS, 'withdrawn_at'], unique=False)
 
     op.create_table(
         'problem_amendment',
@@ -51,5 +57,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_problem_amendment_problem_id'), table_name='problem_amendment')
     op.drop_table('problem_amendment')
     with op.batch_alter_table('problem', schema=None) as batch_op:
+        batch_op.drop_index('ix_problem_case_report')
+        batch_op.create_index('ix_problem_case_report', REPORT_COLUMNS, unique=False)
         batch_op.drop_column('withdrawn_at')
         batch_op.drop_column('goal_with_child')
