@@ -255,7 +255,8 @@ def case_record(case, key: bytes) -> list[str]:
     """One closed case (a models.Case or anything shaped like it) as an SU-X row, pseudonymised."""
     areas: list[str] = []
     for problem in case.problems:
-        if problem.category not in areas:
+        # A problem withdrawn after hand-over is not one of the case's problem areas.
+        if getattr(problem, "withdrawn_at", None) is None and problem.category not in areas:
             areas.append(problem.category)
     areas = [*areas, "", "", ""][:MAX_PROBLEM_AREAS]
     closure = case.closure
