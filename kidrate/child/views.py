@@ -7,7 +7,7 @@ import uuid
 from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kidrate.child import bp, fragments
@@ -139,32 +139,33 @@ def _language_for(link: ChildLink) -> str:
     return asked if asked in available_child_locales() else link.language
 
 
-def _shown_problems(problems: list[Problem], language: str) -> list[dict]:
+def _recordings(problems: list[Problem], language: str, organisation_id: int) -> tuple[dict[int, int], dict[str, int]]:
+    """The recordings in the page's language, in one query: {problem id: recording id} for the problems'
+    words, {message key: recording id} for the fixed texts the organisation recorded."""
+    found = db.session.execute(select(Recording.id, Recording.problem_id, Recording.message_key).where(
+        Recording.language == language,
+        or_(Recording.problem_id.in_([p.id for p in problems]),
+            and_(Recording.message_key.is_not(None), Recording.organisation_id == organisation_id)))).all()
+    return ({r.problem_id: r.id for r in found if r.problem_id is not None},
+            {r.message_key: r.id for r in found if r.message_key is not None})
+
+
+def _shown_problems(problems: list[Problem], language: str, recorded: dict[int, int]) -> list[dict]:
     """Each problem in the page's language where staff have translated it, with the words as said
-    one tap away; a recording in the page's language where there is one."""
+    one tap away; a recording in the page's language where there is one (recorded: problem id → id)."""
     shown = []
     for p in problems:
         translated = p.words_in(language)
         original_lang = p.words_language or language
-        recording = next((r for r in p.recordings if r.language == language), None)
         shown.append({
             "id": p.id,
             "words": translated or p.words,
             "lang": language if translated else original_lang,
             "original": p.words if translated and translated != p.words else None,
             "original_lang": original_lang,
-            "audio": recording.id if recording else None,
+            "audio": recorded.get(p.id),
         })
     return shown
-
-
-def _use_message_recordings(token: str, language: str, organisation_id: int) -> None:
-    """The fixed texts the link's organisation recorded in the page's language, {message key: recording id},
-    for say()."""
-    found = db.session.execute(select(Recording.message_key, Recording.id).where(
-        Recording.language == language, Recording.message_key.is_not(None),
-        Recording.organisation_id == organisation_id))
-    g.message_recordings = {"token": token, "lang": language, "ids": dict(found.all())}
 
 
 @bp.app_template_global("say")
@@ -224,8 +225,9 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
     for again in carried.ask_again:
         ask_again.setdefault(again.problem_id, {})[again.part] = again.earlier
 
-    shown = _shown_problems(problems, language)
-    _use_message_recordings(token, language, case.organisation_id)
+    recorded, messages = _recordings(problems, language, case.organisation_id)
+    g.message_recordings = {"token": token, "lang": language, "ids": messages}
+    shown = _shown_problems(problems, language, recorded)
     nothing_chosen = not (carried.chosen or carried.enough or ask_again)
     for p in shown:
         p["audio"] = p["audio"] and url_for("child.audio", token=token, recording_id=p["audio"])
@@ -261,7 +263,8 @@ def _render_questions(link: ChildLink, token: str, *, errors: tuple[str, ...] = 
 
 def _render_review(link: ChildLink, token: str, parsed, view: str):
     language = _language_for(link)
-    problems = {p["id"]: p for p in _shown_problems(child_problems(link.round.case), language)}
+    shown = child_problems(link.round.case)
+    problems = {p["id"]: p for p in _shown_problems(shown, language, {})}
     summary = [
         {"words": problems[a.problem_id]["words"], "lang": problems[a.problem_id]["lang"],
          "answer": a.answer, "value": a.value, "enough": a.good_enough}
