@@ -10,11 +10,11 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from kidrate.extensions import db
-from kidrate.models import StaffSession, Unit, User, utcnow
+from kidrate.models import Case, StaffSession, Unit, User, utcnow
 from kidrate.protection.access import allow, audit, end_sessions_of, keep_signed_in
 from kidrate.protection.accounts import account_link_token
 from kidrate.staff import bp
-from kidrate.staff.forms import EmptyForm, NewUserForm, UnitForm
+from kidrate.staff.forms import EditUserForm, EmptyForm, NewUserForm, UnitForm
 
 UNIT_KIND_FOR_ROLE = {"social_worker": "authority", "therapist": "open_care"}
 
@@ -86,6 +86,90 @@ def admin_user_new():
                                    url=_account_link(user, "invite"))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/admin_user_new.html", form=form), status
+
+
+def _active_admins_besides(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User)
+        .where(User.organisation_id == g.user.organisation_id, User.role == "admin", User.active.is_(True),
+               User.id != user.id)
+    )
+
+
+def _open_cases_of_therapist(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Case).where(Case.therapist_id == user.id, Case.status == "assigned")
+    )
+
+
+def _posted_unit_outside(units: list[Unit]) -> bool:
+    """A unit id that is not one of the organisation's: another organisation's unit is not there to name."""
+    raw = request.form.get("unit", "")
+    return raw.isdigit() and int(raw) != 0 and int(raw) not in {u.id for u in units}
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@allow("admin")
+def admin_user_edit(user_id: int):
+    """Name, role and unit. The organisation keeps an administrator; an admin changing their own role
+    says so; a therapist with open cases keeps the role until the cases have another therapist."""
+    user = _user_in_org(user_id)
+    units = _units()
+    if request.method == "POST" and _posted_unit_outside(units):
+        abort(404)
+    form = EditUserForm() if request.method == "POST" else EditUserForm(
+        display_name=user.display_name, role=user.role, unit=user.unit_id or 0)
+    form.unit.choices = [(0, "—")] + [(u.id, u.name) for u in units]
+    own = user.id == g.user.id
+    ask_own_role = False
+    if form.validate_on_submit():
+        unit = next((u for u in units if u.id == form.unit.data), None)
+        role = form.role.data
+        wanted_kind = UNIT_KIND_FOR_ROLE.get(role)
+        if wanted_kind and (unit is None or unit.kind != wanted_kind):
+            form.unit.errors.append(_("Social workers belong to an authority unit, therapists to an "
+                                      "open-care unit."))
+        elif user.role == "admin" and role != "admin" and user.active and _active_admins_besides(user) == 0:
+            form.role.errors.append(_("The organisation must keep at least one active administrator. Make "
+                                      "someone else an administrator first."))
+        elif own and role != user.role and not form.confirm_own_role.data:
+            ask_own_role = True
+            form.role.errors.append(_("You are changing your own role. You will no longer reach the "
+                                      "administration pages. Tick the box below to go ahead."))
+        elif user.role == "therapist" and role != "therapist" and (open_cases := _open_cases_of_therapist(user)):
+            form.role.errors.append(ngettext(
+                "%(name)s is the therapist of %(num)s open case. The role can change when the case is closed.",
+                "%(name)s is the therapist of %(num)s open cases. The role can change when the cases are closed.",
+                open_cases, name=user.display_name))
+        else:
+            return _save_user(user, form.display_name.data.strip(), role, unit)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/admin_user_edit.html", form=form, user=user, own=own,
+                           ask_own_role=ask_own_role), status
+
+
+def _save_user(user: User, name: str, role: str, unit: Unit | None):
+    changed = [what for what, differs in (("name", name != user.display_name), ("role", role != user.role),
+                                           ("unit", (unit.id if unit else None) != user.unit_id)) if differs]
+    if not changed:
+        flash(_("Nothing was changed for %(name)s.", name=user.display_name), "info")
+        return redirect(url_for("staff.admin_users"))
+    role_changed = role != user.role
+    user.display_name, user.role, user.unit_id = name, role, unit.id if unit else None
+    if role != "analyst":
+        user.may_export_records = False  # a right given to an analyst does not follow a new role
+    audit("edit_user", target=f"user:{user.id}:{','.join(changed)}")
+    if role_changed:
+        # The role is part of the session's fingerprint: the user's sessions end (an admin's own goes on).
+        if user.id == g.user.id:
+            keep_signed_in(user, "role_changed")
+        else:
+            end_sessions_of(user, "role_changed")
+    db.session.commit()
+    flash(_("The changes for %(name)s are saved.", name=user.display_name), "info")
+    if user.id == g.user.id and role_changed:
+        return redirect(url_for("staff.home"))
+    return redirect(url_for("staff.admin_users"))
 
 
 @bp.post("/admin/users/<int:user_id>/reset")

@@ -49,6 +49,7 @@ MATRIX = {
     "staff.assignment_json": {"sw_a", "t1"},
     "staff.admin_users": {"admin"},
     "staff.admin_user_new": {"admin"},
+    "staff.admin_user_edit": {"admin"},
     "staff.admin_user_reset": {"admin"},
     "staff.admin_user_active": {"admin"},
     "staff.admin_user_two_factor_reset": {"admin"},
@@ -197,9 +198,10 @@ def test_admin_cannot_reach_users_of_another_organisation(app, world):
     sign_in(client, "admin")
     token = csrf_token(client.get("/staff/admin/users").text)
     assert "outsider" not in client.get("/staff/admin/users").text
-    for action in ("reset", "active"):
+    for action in ("reset", "active", "edit"):
         response = client.post(f"/staff/admin/users/{world['outsider_id']}/{action}", data={"csrf_token": token})
         assert response.status_code == 404
+    assert client.get(f"/staff/admin/users/{world['outsider_id']}/edit").status_code == 404
     assert db.session.scalar(select(User.active).where(User.username == "outsider")) is True
 
 
