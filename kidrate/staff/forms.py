@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -199,6 +200,16 @@ class NewUserForm(FlaskForm):
         field.data = normalise_address(field.data)
         if field.data is None:
             raise ValidationError(_l("This does not look like an e-mail address."))
+
+
+class EditUserForm(FlaskForm):
+    """An admin changes a staff member's name, role and unit (kidrate/staff/admin.py checks the rules)."""
+
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=choices(ROLES))
+    unit = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+    # Only asked when admins change their own role: ticked, they mean it.
+    confirm_own_role = BooleanField(_l("Yes, change my own role: I will no longer be an administrator."))
 
 
 class UnitForm(FlaskForm):
