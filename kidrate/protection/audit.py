@@ -78,6 +78,7 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
     }),
     (_l("The child's rounds and links"), {
         "issue_link": _l("Child's link issued"),
+        "view_link": _l("Child's link page viewed"),
         "revoke_link": _l("Child's link revoked"),
         "hand_over_device": _l("Device handed to the child"),
         "unlock_device": _l("Device unlocked"),

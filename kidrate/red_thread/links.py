@@ -13,17 +13,22 @@ datetime here, expires_at is stored as naive UTC.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from kidrate.models import ChildLink, RatingRound, utcnow
+from kidrate.protection import crypto
 
 TOKEN_BYTES = 24
+# After issuing, the therapist may need the link again (a reload, a second look at the QR code): for
+# this long, and only in the signed-in session that issued it, the token can be shown again.
+SHOW_AGAIN_MINUTES = 30
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # The day a link ends is a day on the calendar of the families and staff who use it.
 LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
@@ -75,11 +80,60 @@ def issue(
     return link, token
 
 
+def live(rating_round: RatingRound, now: datetime | None = None) -> ChildLink | None:
+    """The round's link the child can still use, if any (issue() keeps at most one)."""
+    now = now or utcnow()
+    return next((lk for lk in reversed(rating_round.links) if usable(lk, now)), None)
+
+
+# --- Showing a token again, without storing it -------------------------------------------------
+#
+# The token is sealed with the data key (AES-GCM, kidrate/protection/crypto.py) and the sealed value
+# is kept by the issuing browser, in its signed session cookie: never in the database, never in a URL.
+# The associated data names the link and the server-side session row, so a sealed token opens only
+# for that link, in that session (signing out, the tablet hand-over or an idle end make it useless),
+# and only until the time sealed inside it.
+
+
+def _sealed_for(link_id: int, session_id: int) -> str:
+    return f"child_link.token_shown:{link_id}:{session_id}"
+
+
+def seal_token(key: bytes, token: str, *, link_id: int, session_id: int, until: datetime) -> str:
+    payload = json.dumps({"token": token, "until": until.isoformat()})
+    return crypto.encrypt_text(key, payload, _sealed_for(link_id, session_id))
+
+
+def open_sealed_token(keys, sealed: object, link: ChildLink, *, session_id: int,
+                      now: datetime | None = None) -> tuple[str, datetime] | None:
+    """The token and until when it may be shown, if sealed is this link's, for this session, and not
+    past its time; None for anything else (altered, another link or session, too late, malformed)."""
+    if not isinstance(sealed, str):
+        return None
+    try:
+        payload = json.loads(crypto.decrypt_text(keys, sealed, _sealed_for(link.id, session_id)))
+        token, until = payload["token"], datetime.fromisoformat(payload["until"])
+    except (crypto.DecryptionError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(token, str) or not _TOKEN_SHAPE.match(token) or hash_token(token) != link.token_hash:
+        return None
+    if until <= (now or utcnow()):
+        return None
+    return token, until
+
+
 def find(session: Session, token: str) -> ChildLink | None:
     """The link for a token, whatever its state, or None for anything malformed or unknown."""
     if not _TOKEN_SHAPE.match(token):
         return None
-    return session.scalar(select(ChildLink).where(ChildLink.token_hash == hash_token(token)))
+    # The link with its round and case in one query: every child page needs all three, and the
+    # round and the case are then found in the session instead of asked for one by one.
+    return session.scalar(
+        select(ChildLink)
+        .join(ChildLink.round).join(RatingRound.case)
+        .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case))
+        .where(ChildLink.token_hash == hash_token(token))
+    )
 
 
 def usable(link: ChildLink | None, now: datetime | None = None) -> bool:

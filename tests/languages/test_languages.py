@@ -115,7 +115,7 @@ def test_the_link_comes_with_a_message_in_the_childs_and_the_familys_languages(a
     page = f"/staff/cases/{case.id}"
     form = client.get(page).text
     assert "draft translation" in form  # the link's language choices say which are drafts
-    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "ar"})
+    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "ar"}, follow_redirects=True)
     assert response.status_code == 200
     url = re.search(r'id="child-link" class="linkbox" readonly value="([^"]+)"', response.text).group(1)
     messages = dict(re.findall(r'<textarea id="message-(\w+-\w+)"[^>]*>(.*?)</textarea>', response.text, re.S))

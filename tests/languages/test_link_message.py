@@ -104,7 +104,7 @@ def test_the_link_page_opens_the_suggested_message_and_keeps_the_other_one_tap_a
     client = app.test_client()
     sign_in(client, "tess")
     page = f"/staff/cases/{case.id}"
-    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "sv"})
+    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "sv"}, follow_redirects=True)
     assert response.status_code == 200
     html = response.text
     # Both messages, in a <details> each: no script and no second request needed to switch.

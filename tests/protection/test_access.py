@@ -38,6 +38,7 @@ MATRIX = {
     "staff.case_assign": {"sw_a"},
     "staff.link_issue": {"t1"},
     "staff.link_revoke": {"t1"},
+    "staff.link_view": {"t1"},
     "staff.closure_edit": {"t1"},
     "staff.handover_send": {"t1"},
     "staff.handover_inbox": {"sw_a", "sw_b"},

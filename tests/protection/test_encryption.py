@@ -78,7 +78,7 @@ ENCRYPTED = {
 
 def _link(client, case_id: int, kind: str) -> str:
     response = post_form(client, f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/rounds/{kind}/links",
-                         {"language": "en"})
+                         {"language": "en"}, follow_redirects=True)
     assert response.status_code == 200
     return re.search(r'value="http://localhost(/r/[A-Za-z0-9_-]{32})"', response.text).group(1)
 

@@ -28,7 +28,7 @@ def child_answers(client, url: str, values: dict[str, str], added: str = "") -> 
 
 def issue_link(client, case_id: int, kind: str) -> str:
     response = post_form(client, f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/rounds/{kind}/links",
-                         {"language": "en"})
+                         {"language": "en"}, follow_redirects=True)
     assert response.status_code == 200
     assert "<svg" in response.text  # the QR code, inline
     return LINK.search(response.text).group(1).replace("http://localhost", "")

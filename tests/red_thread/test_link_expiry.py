@@ -103,7 +103,7 @@ def test_the_link_page_names_the_last_day_in_stockholm(app, make, case, monkeypa
     # 00:30 on 8 December in Stockholm is still 7 December in UTC: the last day is the 22nd, not the 21st.
     monkeypatch.setattr(links, "utcnow", lambda: utc(datetime(2026, 12, 8, 0, 30)))
     page = f"/staff/cases/{case.id}"
-    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "sv"})
+    response = post_form(client, page, f"{page}/rounds/start/links", {"language": "sv"}, follow_redirects=True)
     assert response.status_code == 200
     assert "till och med 2026-12-22:" in response.text
     assert "2026-12-21" not in response.text
