@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
 from babel import Locale
 from babel.support import NullTranslations
-from flask import Flask, g, session
+from flask import Flask, g, request, session
 from flask_babel import Domain, format_date, format_datetime, get_babel, get_locale, get_translations, refresh
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -132,6 +133,7 @@ def configure_catalogues(app: Flask) -> None:
 OWN_NAMES = {"fa_AF": "دری", "ckb": "کوردی سۆرانی"}
 
 
+@cache  # a handful of codes, asked for on every child page (the language menu)
 def language_name(code: str) -> str:
     """A language named in itself ("العربية", "Soomaali"), for menus a child or family reads."""
     if code in OWN_NAMES:
@@ -160,8 +162,12 @@ def language_label(code: str) -> str:
 
 
 def text_direction(code: str | None = None) -> str:
-    locale = Locale.parse(code) if code else get_locale()
-    return getattr(locale, "text_direction", "ltr") or "ltr"
+    return _direction_of(code) if code else getattr(get_locale(), "text_direction", "ltr") or "ltr"
+
+
+@cache
+def _direction_of(code: str) -> str:
+    return getattr(Locale.parse(code), "text_direction", "ltr") or "ltr"
 
 
 def html_lang(code: str | None = None) -> str:
@@ -191,14 +197,23 @@ def set_page_locale(code: str) -> None:
     refresh()
 
 
+# The language chosen on the sign-in page, before anyone is signed in (the session is renewed at sign-in
+# and cleared at sign-out; this outlives both). Signed in, the user's own setting wins.
+LOCALE_COOKIE = "kidrate_locale"
+
+
 def select_locale() -> str:
-    """Flask-Babel's locale selector: a page may force one (the child's link), else the staff choice."""
+    """Flask-Babel's locale selector: a page may force one (the child's link), else the staff choice,
+    else the one chosen before signing in, else the installation's default."""
     forced = g.get("page_locale")
     if forced:
         return forced
     chosen = session.get("locale")
     if chosen in STAFF_LOCALES:
         return chosen
+    before_sign_in = request.cookies.get(LOCALE_COOKIE) if request else None
+    if before_sign_in in STAFF_LOCALES:
+        return before_sign_in
     from flask import current_app
 
     return current_app.config["KIDRATE"].default_locale

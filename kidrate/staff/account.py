@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from sqlalchemy import or_, select, update
 
 from kidrate.extensions import db, rate_limits
+from kidrate.languages.i18n import LOCALE_COOKIE, STAFF_LOCALES
 from kidrate.models import User, utcnow
 from kidrate.protection import two_factor
 from kidrate.protection.access import (
@@ -127,6 +128,8 @@ def _complete_sign_in(user: User, target: str | None, method: str):
 @public
 @rate_limits.sign_in
 def sign_in_page():
+    if request.method == "GET" and "lang" in request.args:
+        return _choose_language(request.args.get("lang", ""))
     form = SignInForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
@@ -151,7 +154,18 @@ def sign_in_page():
             audit("sign_in_failed", target="password")
         db.session.commit()
         flash(_password_failed(), "error")
-    return render_template("staff/sign_in.html", form=form), 200 if request.method == "GET" else 400
+    return render_template("staff/sign_in.html", form=form, staff_locales=STAFF_LOCALES,
+                           next_target=request.args.get("next")), 200 if request.method == "GET" else 400
+
+
+def _choose_language(code: str):
+    """The language of the pages before signing in (Svenska / English on the sign-in page): kept in a
+    cookie of its own, then the sign-in page again, at the same address without the choice in it."""
+    response = redirect(url_for("staff.sign_in", next=request.args.get("next") or None))
+    if code in STAFF_LOCALES:
+        response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def _sign_in_again():
