@@ -21,7 +21,7 @@ from kidrate.languages.i18n import (
 )
 from kidrate.languages.recordings import message_key
 from kidrate.models import ChildLink, Problem, Rating, Recording, Submission, utcnow
-from kidrate.protection.access import public
+from kidrate.protection.access import current_staff_session, public
 from kidrate.red_thread import links
 from kidrate.red_thread.cases import child_problems
 from kidrate.red_thread.rating_summary import refresh_rating_summary
@@ -102,7 +102,28 @@ def _wants_json() -> bool:
 def _gone():
     if request.method == "POST" and _wants_json():
         return jsonify(status="gone"), 404
+    if _handed_over() is not None:
+        return _give_back()
     return render_template("child/gone.html"), 404
+
+
+def _handed_over() -> ChildLink | None:
+    """The link of a tablet hand-over when this browser is the therapist's locked device
+    (staff/tablet.py): the child has no link of their own there, so its pages end on giving it back."""
+    row = current_staff_session()
+    if row is None or not row.locked or row.hand_over_link_id is None:
+        return None
+    return db.session.get(ChildLink, row.hand_over_link_id)
+
+
+def _give_back():
+    """On a handed-over device, every end (sent, reloaded, gone) says: give the device back; the adult
+    unlocks it from there. A reload shows the same page."""
+    link = _handed_over()
+    answered = link is not None and link.used_at is not None
+    if link is not None:
+        set_page_locale(_language_for(link))
+    return render_template("child/thanks.html", handed_over=True, answered=answered)
 
 
 def child_error_page(code: int):
@@ -424,6 +445,8 @@ def audio(token: str, recording_id: int):
 @public
 def thanks():
     _page_language()
+    if _handed_over() is not None:
+        return _give_back()
     return render_template("child/thanks.html")
 
 
@@ -431,6 +454,8 @@ def thanks():
 @public
 def already_sent():
     _page_language()
+    if _handed_over() is not None:
+        return _give_back()
     return render_template("child/already_sent.html")
 
 
@@ -439,6 +464,8 @@ def already_sent():
 def not_active():
     """Where the address bar points once the child has started, so the token leaves the history."""
     _page_language()
+    if _handed_over() is not None:
+        return _give_back()
     return render_template("child/not_active.html")
 
 

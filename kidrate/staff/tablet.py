@@ -51,8 +51,12 @@ class UnlockForm(FlaskForm):
 
 
 def locked_page(form: UnlockForm | None = None, *, status: int = 423, error: str | None = None):
-    """The neutral page a locked device shows for every staff address: nothing of the staff side."""
-    return render_template("staff/locked.html", form=form or UnlockForm(), error=error), status
+    """The neutral page a locked device shows for every staff address: nothing of the staff side, only
+    whether the child's answers have arrived (the child's pages end by pointing here)."""
+    row = current_staff_session()
+    link = db.session.get(ChildLink, row.hand_over_link_id) if row is not None and row.hand_over_link_id else None
+    answered = link is not None and link.used_at is not None
+    return render_template("staff/locked.html", form=form or UnlockForm(), error=error, answered=answered), status
 
 
 @bp.record_once
