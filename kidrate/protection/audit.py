@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
     }),
     (_l("Administration"), {
         "create_user": _l("Staff account created"),
+        "edit_user": _l("Staff account edited (name, role or unit)"),
         "activate_user": _l("Staff account activated"),
         "deactivate_user": _l("Staff account deactivated"),
         "issue_password_reset": _l("Password reset link issued"),
@@ -307,13 +308,14 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def events_csv(rows: Iterable[EventRow]) -> str:
+def events_csv(rows: Iterable[EventRow], details: Callable[[EventRow], str] | None = None) -> str:
+    """The events as CSV: the target's code, and (given `details`) the same in words beside it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([_("Time (UTC)"), _("Action"), _("Action code"), _("User id"), _("Username"), _("Name"),
-                     _("Case reference"), _("Target")])
+                     _("Case reference"), _("Target")] + ([_("Details")] if details else []))
     for row in rows:
         writer.writerow([_cell(v) for v in (
             row.at.isoformat(sep=" ", timespec="seconds"), row.action_label, row.action, row.user_id, row.username,
-            row.user_name, row.case_ref, row.target)])
+            row.user_name, row.case_ref, row.target, *([details(row)] if details else []))])
     return out.getvalue()

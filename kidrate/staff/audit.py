@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import User
+from kidrate.languages.i18n import language_label
+from kidrate.models import Unit, User
 from kidrate.protection import audit as rules
 from kidrate.protection.access import allow, audit
+from kidrate.protection.audit_words import Names, target_words
 from kidrate.staff import attachment, bp
 
 READER_ROLES = ("auditor", "admin")
@@ -19,6 +21,13 @@ READER_ROLES = ("auditor", "admin")
 def _users() -> list[User]:
     return list(db.session.scalars(
         select(User).where(User.organisation_id == g.user.organisation_id).order_by(User.display_name, User.id)))
+
+
+def _names(users: list[User]) -> Names:
+    """The reader's organisation's names for the ids in targets: its staff, its units, languages."""
+    units = db.session.execute(select(Unit.id, Unit.name).where(Unit.organisation_id == g.user.organisation_id))
+    return Names(users={u.id: u.display_name for u in users}, units={uid: name for uid, name in units},
+                 language=language_label)
 
 
 def _filters():
@@ -45,16 +54,18 @@ def audit_log():
         db.session.commit()
     pages = max(1, -(-total // rules.PER_PAGE))
     chosen = {k: v for k, v in values.items() if v}
+    names = _names(users)
+    details = {r.id: target_words(r.target, r.action, names) for r in rows}
     return render_template(
-        "staff/audit.html", rows=rows, total=total, page=page, pages=pages, errors=errors, values=values,
-        chosen=chosen, users=users, action_groups=rules.ACTION_GROUPS, per_page=rules.PER_PAGE,
+        "staff/audit.html", rows=rows, details=details, total=total, page=page, pages=pages, errors=errors,
+        values=values, chosen=chosen, users=users, action_groups=rules.ACTION_GROUPS, per_page=rules.PER_PAGE,
     ), 400 if errors else 200
 
 
 @bp.get("/audit.csv")
 @allow(*READER_ROLES)
 def audit_log_csv():
-    filters, _people, errors, _values = _filters()
+    filters, people, errors, _values = _filters()
     organisation_id = g.user.organisation_id
     if not errors:
         total = rules.count_events(db.session, organisation_id, filters)
@@ -66,5 +77,7 @@ def audit_log_csv():
     rows = rules.all_events(db.session, organisation_id, filters)
     audit("export_audit", target=f"{filters.describe()} n={len(rows)}".strip()[:80])
     db.session.commit()
-    return attachment(rules.events_csv(rows).encode("utf-8-sig"), "text/csv", "kidrate-audit.csv")
+    names = _names(people)
+    text = rules.events_csv(rows, details=lambda row: target_words(row.target, row.action, names))
+    return attachment(text.encode("utf-8-sig"), "text/csv", "kidrate-audit.csv")
 
