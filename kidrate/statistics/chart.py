@@ -5,11 +5,16 @@ They draw only from suppressed tables: a hidden value is never drawn, only named
 so a chart cannot tell more than its table. Every string comes in already translated; everything
 interpolated is escaped. Colour never carries meaning alone: values are written beside bars and
 points, and each SVG has role="img", a <title> and a <desc>.
+
+A chart with nothing it may draw is no chart: each function returns a `Chart` whose `svg` is None and
+whose `empty` says why, "too_few" (every value hidden by kidrate/statistics/suppression.py) or "none"
+(nothing counted), and the page says so in words instead of an empty grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
@@ -22,6 +27,23 @@ BAR_H = 20
 GAP = 8
 TOP = 12
 BLUE, ORANGE = COLOURS[:2]  # the handover chart's palette, safe for colour blindness
+
+
+TOO_FEW = "too_few"
+NOTHING = "none"
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    description: str
+    svg: Markup | None  # None: nothing may be drawn, and `empty` says why
+    empty: str | None = None
+
+
+def _why_empty(values: Sequence[object]) -> str:
+    """Nothing drawable: because suppression hid it (too few), or because there was nothing to count."""
+    return TOO_FEW if any(isinstance(v, Hidden) for v in values) else NOTHING
 
 
 def _number(value: object) -> float | None:
@@ -40,9 +62,12 @@ def _open_svg(height: int, title: str, description: str) -> list[str]:
             f' focusable="false">', f"<title>{escape(title)}</title>", f"<desc>{escape(description)}</desc>"]
 
 
-def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]]) -> Markup:
-    """One bar per (label, count); a hidden count gets no bar, only its marker as text."""
+def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]]) -> Chart:
+    """One bar per (label, count); a hidden count gets no bar, only its marker as text. Without a single
+    count above zero there is no chart."""
     values = [_number(v) for _, v in items]
+    if not any(v is not None and v > 0 for v in values):
+        return Chart(title, description, None, _why_empty([v for _, v in items]))
     top = max([v for v in values if v is not None] or [1.0]) or 1.0
     height = TOP * 2 + len(items) * (BAR_H + GAP)
     plot = WIDTH - LABEL_W - 60
@@ -59,15 +84,18 @@ def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]])
         parts.append(f'<text x="{text_x:.1f}" y="{y + BAR_H * 0.7:.1f}" font-size="13">'
                      f"{escape(format_value(raw))}</text>")
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
+    return Chart(title, description, Markup("".join(parts)))  # noqa: S704  (every interpolated text is escaped above)
 
 
 def slope_chart(title: str, description: str, labels: tuple[str, str],
-                items: Sequence[tuple[str, object, object]]) -> Markup:
+                items: Sequence[tuple[str, object, object]]) -> Chart:
     """Per problem area: the median at the start (left) and at closure (right) on the 1–10 scale,
-    joined by a line. Areas whose values are hidden or missing are left out (the table says why)."""
+    joined by a line. Areas whose values are hidden or missing are left out (the table says why);
+    with no area left, there is no chart."""
     shown = [(label, _number(s), _number(e)) for label, s, e in items]
     shown = [(label, s, e) for label, s, e in shown if s is not None and e is not None]
+    if not shown:
+        return Chart(title, description, None, _why_empty([v for _, s, e in items for v in (s, e)]))
     step = 22
     plot_top, plot_bottom = 40, 40 + step * 9
     left_x, right_x = 200, 440
@@ -94,4 +122,4 @@ def slope_chart(title: str, description: str, labels: tuple[str, str],
         parts.append(f'<text x="{right_x + 10}" y="{y(e) + 4:.1f}" font-size="12">'
                      f"{escape(_clip(label, 26))} {escape(format_value(s))} → {escape(format_value(e))}</text>")
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704  (every interpolated text is escaped above)
+    return Chart(title, description, Markup("".join(parts)))  # noqa: S704  (every interpolated text is escaped above)
