@@ -5,7 +5,10 @@ the therapist's password unlocks. Plus the follow-up page on a tablet, upright a
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +23,10 @@ REF = "BOU-SURFPLATTA-5"
 WORDS = ("Pappa skriker.", "Jag är ensam.")
 LOCKED = "This device is locked"
 TABLET = {"width": 768, "height": 1024}
+GIVE_BACK = re.compile(r"Ge nu tillbaka surfplattan eller datorn|give the tablet or computer back")
+NO_LINK = re.compile(r"(?i)öppna din länk|open your link")
+# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
+SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 
 
 @pytest.fixture(scope="module", params=["bfcache on", "bfcache off"])
@@ -95,6 +102,18 @@ def test_back_after_hand_over_never_shows_the_staff_case_page(tablet, case_id, a
     page.wait_for_url(re.compile(r"/r/thanks"))
     shows_no_staff_page(page)
     assert LOCKED not in page.content()
+    # It ends on giving the device back, not on a link the child does not have; a reload shows the same.
+    for _ in range(2):
+        assert GIVE_BACK.search(page.content()) and not NO_LINK.search(page.content())
+        shows_no_staff_page(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "tablet-give-back.png"))
+        page.reload()
+    # From there, the adult's way to the lock.
+    page.locator("main a[href='/staff/']").tap()
+    page.wait_for_url(re.compile(r"/staff/$"))
+    assert LOCKED in page.content() and "answers have arrived" in page.content()
+    page.screenshot(path=str(SHOTS / "tablet-locked-after.png"))
     db.session.remove()
     how = db.session.scalar(select(RatingRound.answered_how).where(RatingRound.case_id == case_id,
                                                                    RatingRound.kind == "start"))
@@ -112,6 +131,22 @@ def test_back_after_hand_over_never_shows_the_staff_case_page(tablet, case_id, a
     page.locator("main button[type=submit]").click()
     page.wait_for_url(re.compile(rf"/staff/cases/{case_id}#rounds$"))
     assert REF in page.content()
+
+
+def test_a_reload_half_way_asks_to_give_the_device_back(tablet, case_id):
+    page = tablet.new_page()
+    sign_in(page)
+    page.goto(f"/staff/cases/{case_id}")
+    page.locator("form.hand-over button").tap()
+    page.wait_for_url(re.compile(r"/r/[A-Za-z0-9_-]{32}$"))
+    page.locator("fieldset.step:visible input[name^='answer-'][value='7']").tap()
+    page.reload()
+    page.wait_for_load_state()
+    html = page.content()
+    assert GIVE_BACK.search(html) and not NO_LINK.search(html), page.url
+    shows_no_staff_page(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "tablet-reload-half-way.png"))
 
 
 @pytest.mark.parametrize("viewport", [TABLET, {"width": 1024, "height": 768}], ids=["upright", "sideways"])
