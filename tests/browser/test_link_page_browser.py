@@ -114,6 +114,12 @@ def test_issue_reload_and_replace_a_link(laptop, case_id, axe):
     assert html.count("Återkallad") + html.count("Revoked") == 0
     live_words = page.locator("#next").inner_text()
     assert "Skapad, inte öppnad än" in live_words or "Created, not opened yet" in live_words
+    shot(page, "case-page-live-link")
+    # A check's link into a closed section opens the section at its place.
+    assert not page.locator("#round-start").is_visible()
+    page.locator(".checks a[href$='#round-start']").click()
+    page.locator("#round-start").wait_for(state="visible")
+    shot(page, "case-page-check-opens-round")
 
     # A new link while this one is live: a confirmation first, and the old one still works meanwhile.
     page.locator("#next form[action$='/rounds/start/links'] button[type=submit]").click()
