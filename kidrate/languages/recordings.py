@@ -4,6 +4,8 @@ recording belongs to, and whether an upload is audio we accept (pure: no request
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -20,6 +22,21 @@ ALIASES = {
     "audio/mp3": "audio/mpeg",
     "audio/x-mpeg": "audio/mpeg",
 }
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+
+
+def as_heard(text: str, examples: Mapping[str, str]) -> str:
+    """A catalogue text as a person reading it aloud would say it: each %(name)s filled with an example
+    ("%(number)s of %(total)s" → "2 of 4"), a placeholder without one shown as "…", "%%" as "%"."""
+
+    def fill(match: re.Match) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        return examples.get(match.group(1), "…")
+
+    return PLACEHOLDER.sub(fill, text)
 
 
 def message_key(msgid: str) -> str:

@@ -9,9 +9,12 @@ case (the foreign key cascades)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from babel.messages.pofile import read_po
+from babel.support import NullTranslations
 from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +22,9 @@ from werkzeug.datastructures import FileStorage
 
 from kidrate.extensions import db
 from kidrate.languages import catalogues
-from kidrate.languages.i18n import available_child_locales, language_label
-from kidrate.languages.recordings import MAX_BYTES, audio_mime, check_audio, message_key
+from kidrate.languages.i18n import available_child_locales, child_domain, language_label, language_name
+from kidrate.languages.link_message import numeric_date
+from kidrate.languages.recordings import MAX_BYTES, as_heard, audio_mime, check_audio, message_key
 from kidrate.models import Case, Recording, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread.cases import child_problems
@@ -177,7 +181,9 @@ def recording_delete(case_id: int, recording_id: int):
 class FixedText:
     key: str
     msgid: str
-    translated: str | None
+    translated: str | None  # the text in the recording's language, placeholders and all; None: not translated
+    heard: str | None = None  # the same as it will be heard, with an example in each placeholder
+    gloss: str | None = None  # what it says, in the reader's (staff) language, where that is another
 
 
 def _locale_or_404(locale: str) -> str:
@@ -186,23 +192,64 @@ def _locale_or_404(locale: str) -> str:
     return locale
 
 
+# An example for each placeholder of the child's catalogue, so that a text can be read aloud as said.
+EXAMPLE_NUMBER, EXAMPLE_TOTAL, EXAMPLE_LINK_DAYS = 2, 4, 14
+
+
+def _examples(translations, locale: str) -> dict[str, str]:
+    numbers = {"number": str(EXAMPLE_NUMBER), "total": str(EXAMPLE_TOTAL)}
+    return {
+        **numbers,
+        "date": numeric_date(date.today() + timedelta(days=EXAMPLE_LINK_DAYS), locale),
+        "step": as_heard(translations.ugettext("%(number)s of %(total)s"), numbers),
+        "answer": translations.ugettext("Good"),
+        "name": language_name(locale),
+    }
+
+
+def _child_translations(locale: str):
+    """The child's catalogue in a language as this organisation's children get it: the organisation's
+    own catalogue where it has one, the installation's behind it (kidrate/languages/i18n.py)."""
+    with force_locale(locale):
+        return child_domain.get_translations()
+
+
+def _say(translations, msgid) -> str:
+    if isinstance(msgid, tuple):
+        return translations.ungettext(msgid[0], msgid[1], EXAMPLE_NUMBER)
+    return translations.ugettext(msgid)
+
+
 def fixed_texts(locale: str) -> list[FixedText]:
-    """Every message of the child's catalogue, with its translation in use for the locale."""
+    """Every message of the child's catalogue, with its translation in use for the locale (the
+    organisation's own catalogue first), as it will be heard, and glossed in the reader's language."""
     from kidrate.staff.languages import override_root
 
-    translations: dict[str, str] = {}
+    installed: set[str] = set()
     path, _overridden = catalogues.catalogue_path("child", locale, override_root())
     if path is not None:
         with path.open("rb") as handle:
             for message in read_po(handle, locale=locale):
-                if isinstance(message.id, str) and message.id and isinstance(message.string, str):
-                    translations[message.id] = message.string
+                if isinstance(message.id, str | tuple) and message.id and message.string:
+                    installed.add(message.id[0] if isinstance(message.id, tuple) else message.id)
+    spoken = _child_translations(locale)
+    reader = str(get_locale())
+    glossing = reader != locale
+    read = _child_translations(reader) if glossing else spoken
+    examples, reader_examples = _examples(spoken, locale), _examples(read, reader)
     texts = []
     for msgid in catalogues.template_ids("child"):
         source = msgid[0] if isinstance(msgid, tuple) else msgid
-        translated = source if locale == catalogues.SOURCE_LOCALE else translations.get(source) or None
-        texts.append(FixedText(message_key(source), source, translated))
+        said = _say(spoken, msgid)
+        is_translated = locale == catalogues.SOURCE_LOCALE or source in installed or said != _say(NULL, msgid)
+        texts.append(FixedText(
+            message_key(source), source, said if is_translated else None,
+            heard=as_heard(said, examples) if is_translated else None,
+            gloss=as_heard(_say(read, msgid), reader_examples) if glossing else None))
     return texts
+
+
+NULL = NullTranslations()
 
 
 def _fixed_text_or_404(locale: str, key: str) -> FixedText:
