@@ -3,8 +3,10 @@
 `check_case` looks at the facts `facts.gather` reads from a case and says what is missing along the
 red thread: a child's problem without a goal, a problem about violence without a goal or not worked
 with, a round without the child's rating and without a reason, goals that miss everything the child
-named, a child the therapist never met alone. None of them blocks anything: each finding is a code,
-the problem or round it concerns, and where it is fixed. The views turn it into words and a link.
+named, a child the therapist never met alone, a safety signal not yet handled. None of them blocks
+anything (sending a handover with a signal unhandled asks for a reason: kidrate/staff/closure.py):
+each finding is a code, the problem or round it concerns, and where it is fixed. The views turn it
+into words and a link.
 
 `child_view` says, per problem the child named, how the child's own ratings moved, beside (never
 instead of) the therapist's BBIC judgement.
@@ -29,9 +31,10 @@ NO_CLOSURE_RATING = "no_closure_rating"
 GOALS_MISS_CHILD = "goals_miss_child"
 NOT_MET_ALONE = "not_met_alone"
 MET_ALONE_UNRECORDED = "met_alone_unrecorded"
+SIGNAL_UNHANDLED = "signal_unhandled"
 
 CODES = (
-    VIOLENCE_WITHOUT_GOAL, CHILD_PROBLEM_WITHOUT_GOAL, GOALS_MISS_CHILD, VIOLENCE_NOT_WORKED_WITH,
+    SIGNAL_UNHANDLED, VIOLENCE_WITHOUT_GOAL, CHILD_PROBLEM_WITHOUT_GOAL, GOALS_MISS_CHILD, VIOLENCE_NOT_WORKED_WITH,
     NO_START_RATING, FOLLOW_UP_PASSED, NO_CLOSURE_RATING, NOT_MET_ALONE, MET_ALONE_UNRECORDED,
 )
 
@@ -98,8 +101,12 @@ def follow_up_due(facts: CaseFacts, today: date) -> bool:
 
 
 def check_case(facts: CaseFacts, today: date) -> list[Finding]:
-    """Every red-thread check that fails for a case, problems first, then rounds, then meeting alone."""
-    findings: list[Finding] = []
+    """Every red-thread check that fails for a case: safety signals not yet handled first, then
+    problems, then rounds, then meeting alone."""
+    findings: list[Finding] = [
+        Finding(SIGNAL_UNHANDLED, problem_id=s.problem_id, fix="signal", anchor="signals")
+        for s in facts.signals if s.handled_at is None
+    ]
     child = [p for p in facts.problems if p.source == "child"]
     investigation = [p for p in facts.problems if p.source != "child"]
 

@@ -28,6 +28,9 @@ class RoundFact:
     link_states: tuple[str, ...] = ()  # oldest first
     answered_how: str | None = None  # as the therapist recorded it
     missing_reason: str | None = None  # why there is no rating, in the therapist's words
+    added_text_language: str | None = None  # the language of the child's page when they wrote it
+    # Staff translations of the added text: (language, text), by language.
+    added_text_translations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,24 @@ class ClosureFact:
     new_problems: str | None = None
     participation: dict[str, str] = field(default_factory=dict)
     recommendation: str | None = None
+    unhandled_signals_reason: str | None = None  # why it was sent while a safety signal was unhandled
+
+
+@dataclass(frozen=True)
+class SignalFact:
+    """A safety signal the child's answers raised, and what the therapist recorded of its handling."""
+
+    id: int
+    problem_id: int
+    kind: str  # low_violence | drop
+    value: int
+    raised_at: datetime
+    previous_value: int | None = None
+    words: str = ""
+    words_language: str | None = None
+    handled_at: datetime | None = None
+    handled_by: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,7 @@ class CaseFacts:
     therapist: str = ""
     closure: ClosureFact | None = None
     met_child_alone: bool | None = None
+    signals: tuple[SignalFact, ...] = ()  # oldest first
 
 
 def gather(case: Case, now: datetime | None = None) -> CaseFacts:
@@ -94,6 +116,8 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
             link_states=tuple(link.state(now) for link in rnd.links),
             answered_how=rnd.answered_how,
             missing_reason=rnd.missing_reason,
+            added_text_language=next((link.language for link in rnd.links if sub and link.id == sub.link_id), None),
+            added_text_translations=tuple((t.language, t.text) for t in sub.translations) if sub else (),
         )
     closure = case.closure
     return CaseFacts(
@@ -126,6 +150,15 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
             reason=closure.reason, reason_text=closure.reason_text,
             concern_remaining=closure.concern_remaining, concern_text=closure.concern_text,
             new_problems=closure.new_problems, participation=dict(closure.participation or {}),
-            recommendation=closure.recommendation,
+            recommendation=closure.recommendation, unhandled_signals_reason=closure.unhandled_signals_reason,
         ) if closure else None,
+        signals=tuple(
+            SignalFact(
+                id=s.id, problem_id=s.problem_id, kind=s.kind, value=s.value, previous_value=s.previous_value,
+                raised_at=s.created_at, words=s.problem.words, words_language=s.problem.words_language,
+                handled_at=s.acknowledged_at, note=s.acknowledged_note,
+                handled_by=s.acknowledged_by.display_name if s.acknowledged_by else None,
+            )
+            for s in sorted(case.signals, key=lambda s: (s.created_at, s.id))
+        ),
     )

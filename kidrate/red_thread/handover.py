@@ -3,15 +3,17 @@
 `facts.gather` reads a case into plain facts; `compile_handover` turns facts into the handover
 document, a JSON-safe dict of codes and the professionals' and child's own text. Labels are not
 baked in: the document is rendered in the reader's language. A sent handover stores this document
-as an immutable snapshot.
+as an immutable snapshot; `as_sent` gives the facts as they will be the moment it is sent, so that
+the therapist's preview is the document the social worker will read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 
 from kidrate.red_thread.checks import check_case, child_view
-from kidrate.red_thread.facts import CaseFacts, RoundFact
+from kidrate.red_thread.facts import CaseFacts, RoundFact, SignalFact
 from kidrate.vocab import ROUND_ORDER
 
 SCHEMA = "kidrate.handover/1"
@@ -47,6 +49,38 @@ def _good_enough(problem_id: int, start: RoundFact | None) -> int | None:
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+LIVE_LINK_STATES = frozenset({"issued", "opened"})
+
+
+def as_sent(facts: CaseFacts, now: datetime) -> CaseFacts:
+    """The facts as sending will leave them (red_thread.cases.send_handover): the case closed now, unless
+    it already is, and every link still live revoked."""
+    if facts.closed_at is not None:
+        return facts
+    rounds = {
+        kind: dataclasses.replace(rnd, link_states=tuple(
+            "revoked" if state in LIVE_LINK_STATES else state for state in rnd.link_states))
+        for kind, rnd in facts.rounds.items()
+    }
+    return dataclasses.replace(facts, closed_at=now, rounds=rounds)
+
+
+def signal_entry(s: SignalFact) -> dict:
+    """A safety signal as the handover lists it: what happened, and how it was handled."""
+    return {
+        "problem_id": s.problem_id, "kind": s.kind, "value": s.value, "previous_value": s.previous_value,
+        "words": s.words, "words_language": s.words_language, "raised_at": _iso(s.raised_at),
+        "handled_at": _iso(s.handled_at), "handled_by": s.handled_by, "note": s.note,
+    }
+
+
+def _added_words(rnd: RoundFact) -> dict:
+    return {
+        "round": rnd.kind, "text": rnd.added_text, "language": rnd.added_text_language,
+        "translations": [{"language": language, "text": text} for language, text in rnd.added_text_translations],
+    }
 
 
 def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 1,
@@ -116,10 +150,15 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
         "child_problems": child_problems,
         "investigation_problems": investigation_problems,
         "child_added_words": [
-            {"round": kind, "text": facts.rounds[kind].added_text}
+            _added_words(facts.rounds[kind])
             for kind in ROUND_ORDER
             if kind in facts.rounds and facts.rounds[kind].added_text
         ],
+        # Every safety signal the child's answers raised, and how it was handled (note, who, when).
+        "signals": [signal_entry(s) for s in facts.signals],
+        # Why it was sent with a signal unhandled: only while one is.
+        "unhandled_signals_reason": (closure.unhandled_signals_reason if closure else None)
+        if any(s.handled_at is None for s in facts.signals) else None,
         "met_child_alone": facts.met_child_alone,
         # The red-thread checks still open when the handover was compiled (codes and ids; see checks.py).
         "open_checks": [f.as_document() for f in check_case(facts, compiled_at.date())],

@@ -2,7 +2,9 @@
 
 A rating of 1 or 2 on a problem in the violence categories ("low_violence"), or any problem whose
 rating dropped by 3 or more since the child last rated it ("drop"). A signal says what happened, not
-what to do; it is the therapist's, and stays until they acknowledge it.
+what to do. The case's therapist handles it and acknowledges it with a note of what was done (who and
+when are recorded); the case's social worker sees it too, and how it was handled. An acknowledged
+signal stays in the case's history, and the handover lists every signal with its handling.
 
 `signals_for` is the rule (pure); `record_signals` applies it to a submission being stored, in the same
 transaction, so the signals exist the moment the child has sent.
@@ -11,12 +13,13 @@ transaction, so the signals exist the moment the child has sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from kidrate.models import Case, RatingRound, SafetySignal, Submission, utcnow
+from kidrate.models import Case, Rating, RatingRound, SafetySignal, Submission, utcnow
 from kidrate.red_thread import events
 from kidrate.vocab import VIOLENCE_CATEGORIES
 
@@ -50,17 +53,19 @@ def signals_for(ratings: Mapping[int, int | None], previous: Mapping[int, int],
     return found
 
 
-def previous_ratings(case: Case, exclude_round_id: int) -> dict[int, int]:
-    """Per problem, the value of the child's latest rating in the case's other (earlier) submissions."""
-    earlier = sorted((rnd.submission for rnd in case.rounds
-                      if rnd.id != exclude_round_id and rnd.submission is not None),
-                     key=lambda sub: (sub.submitted_at, sub.id))
-    values: dict[int, int] = {}
-    for sub in earlier:  # oldest first: a later rating overwrites an earlier one
-        for rating in sub.ratings:
-            if rating.answer == "rated" and rating.value is not None:
-                values[rating.problem_id] = rating.value
-    return values
+def previous_ratings(session: Session, case: Case, exclude_round_id: int) -> dict[int, int]:
+    """Per problem, the value of the child's latest rating in the case's other (earlier) submissions:
+    one query, as it runs inside the child's send."""
+    rows = session.execute(
+        select(Rating.problem_id, Rating.value)
+        .join(Submission, Rating.submission_id == Submission.id)
+        .join(RatingRound, Submission.round_id == RatingRound.id)
+        .where(RatingRound.case_id == case.id, RatingRound.id != exclude_round_id,
+               Rating.answer == "rated", Rating.value.is_not(None))
+        .order_by(Submission.submitted_at, Submission.id)
+    )
+    # Oldest first: a later rating overwrites an earlier one.
+    return {problem_id: value for problem_id, value in rows}
 
 
 def record_signals(session: Session, rating_round: RatingRound, submission: Submission) -> list[SafetySignal]:
@@ -68,7 +73,7 @@ def record_signals(session: Session, rating_round: RatingRound, submission: Subm
     session.flush()  # the submission's id
     case = rating_round.case
     now = [(r.problem_id, r.value if r.answer == "rated" else None) for r in submission.ratings]
-    found = signals_for(dict(now), previous_ratings(case, rating_round.id),
+    found = signals_for(dict(now), previous_ratings(session, case, rating_round.id),
                         {p.id: p.category for p in case.problems})
     stored = [
         SafetySignal(case_id=case.id, submission_id=submission.id, problem_id=s.problem_id, kind=s.kind,
@@ -99,10 +104,38 @@ def open_signals(session: Session, case: Case) -> list[SafetySignal]:
     ))
 
 
-def acknowledge(signal: SafetySignal, user_id: int) -> bool:
-    """Mark a signal as seen by the therapist; False if it already was."""
+def case_signals(session: Session, case: Case) -> list[SafetySignal]:
+    """Every signal of the case, handled or not, oldest first: the case's history of them."""
+    return list(session.scalars(
+        select(SafetySignal).where(SafetySignal.case_id == case.id)
+        .order_by(SafetySignal.created_at, SafetySignal.id)
+    ))
+
+
+def unit_signals(session: Session, organisation_id: int, unit_id: int | None,
+                 handled_since: datetime) -> list[SafetySignal]:
+    """The signals of an authority unit's cases that its social workers should see now: every one not
+    yet acknowledged, and those acknowledged since `handled_since`; unhandled first, newest first."""
+    rows = session.scalars(
+        select(SafetySignal).join(Case, Case.id == SafetySignal.case_id)
+        .where(Case.organisation_id == organisation_id, Case.authority_unit_id == unit_id,
+               Case.purged_at.is_(None),
+               or_(SafetySignal.acknowledged_at.is_(None), SafetySignal.acknowledged_at >= handled_since))
+        .order_by(SafetySignal.acknowledged_at.is_not(None), SafetySignal.created_at.desc(), SafetySignal.id.desc())
+    )
+    return list(rows)
+
+
+def acknowledge(signal: SafetySignal, user_id: int, note: str) -> bool:
+    """Record what the therapist did about a signal, and who and when; False if it already was.
+
+    The note is required: an acknowledgement without one says nothing to the social worker."""
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("a note of what was done is required")
     if signal.acknowledged_at is not None:
         return False
     signal.acknowledged_at = utcnow()
     signal.acknowledged_by_id = user_id
+    signal.acknowledged_note = note
     return True

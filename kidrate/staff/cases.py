@@ -73,8 +73,9 @@ def case_list():
         earlier = case_rules.earlier_cases(db.session, search, user.unit_id)
         audit("search_case_ref", target=f"{len(cases)}")
         db.session.commit()
-    # Safety signals are the therapist's to see (and the list holds only their own cases).
-    signals = open_signal_counts(db.session, [c.id for c in cases]) if user.role == "therapist" else {}
+    # Signals not yet handled: the therapist's to handle, the social worker's to know of (each list holds
+    # only the cases its reader may open).
+    signals = open_signal_counts(db.session, [c.id for c in cases])
     filtered = bool(search or status or due_filter)
     return render_template("staff/case_list.html", cases=cases, due=due, search=search, earlier=earlier,
                            signals=signals, status=status, statuses=statuses, due_filter=due_filter,

@@ -168,6 +168,9 @@ class ClosureForm(FlaskForm):
                                  validators=[Optional(), Length(max=TEXT_MAX)])
     recommendation = TextAreaField(_l("Recommendation if the child returns"),
                                    validators=[Optional(), Length(max=TEXT_MAX)])
+    # Recorded here so that answering it never takes the therapist away from a half-filled form.
+    met_alone = RadioField(_l("Have you met the child alone during the intervention?"),
+                           choices=[("yes", _l("Yes")), ("no", _l("No"))], validators=[Optional()])
 
     def validate_reason_text(self, field: TextAreaField) -> None:
         if self.reason.data in CLOSURE_REASONS_NEEDING_TEXT and not (field.data or "").strip():
@@ -217,12 +220,17 @@ class UnitForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(UNIT_KINDS))
 
 
-def closure_form_for(problems: list, **kwargs: object) -> ClosureForm:
+def closure_form_for(problems: list, signals: list = (), **kwargs: object) -> ClosureForm:
     """The closure form for a case: the fixed fields plus, per problem, whether it was worked with
-    and (where it has a goal) BBIC goal attainment; plus the three participation dimensions."""
+    and (where it has a goal) BBIC goal attainment; the three participation dimensions; and, per safety
+    signal not yet handled, what was done about it (filled in, it acknowledges the signal)."""
 
     class CaseClosureForm(ClosureForm):
         pass
+
+    for s in signals:
+        setattr(CaseClosureForm, f"signal_{s.id}", TextAreaField(
+            _l("What was done about this signal"), validators=[Optional(), Length(max=TEXT_MAX)]))
 
     for p in problems:
         setattr(CaseClosureForm, f"worked_{p.id}", RadioField(
@@ -248,6 +256,15 @@ class ProblemTranslationForm(FlaskForm):
     language = SelectField(_l("Language"))
     words = TextAreaField(_l("The child's words in this language"),
                           validators=[DataRequired(), Length(max=TEXT_MAX)])
+
+
+class AddedTextTranslationForm(FlaskForm):
+    """What the child added in their own words, put into a staff language for the social worker. The
+    original stays, and comes first wherever both are shown."""
+
+    language = SelectField(_l("Into"))
+    text = TextAreaField(_l("Translation of the child's words"),
+                         validators=[DataRequired(message=_l("Write the translation.")), Length(max=TEXT_MAX)])
 
 
 class CatalogueUploadForm(FlaskForm):

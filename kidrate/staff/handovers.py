@@ -1,33 +1,40 @@
-"""The handover back to the authority: read a version, the social worker's inbox, mark as read."""
+"""The handover back to the authority: read a version, the social worker's inbox (handovers, and the
+safety signals of the unit's cases with how each was handled), mark as read."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import Case, Handover, SafetySignal, User, utcnow
+from kidrate.languages.i18n import staff_datetime
+from kidrate.models import Case, Handover, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
+from kidrate.red_thread import handover as handover_rules
+from kidrate.red_thread import signals as signal_rules
+from kidrate.red_thread.facts import gather
 from kidrate.staff import bp
 from kidrate.staff.forms import EmptyForm
 
+# The inbox keeps a handled signal in view this long after it was acknowledged; the case page keeps all.
+HANDLED_SIGNALS_SHOWN = timedelta(days=30)
+
+
+@bp.app_template_filter("isodatetimeformat")
+def isodatetimeformat(value: str | datetime | None) -> str:
+    """A moment stored as ISO text in a handover document (or already a datetime), for the reader."""
+    if not value:
+        return "–"
+    return staff_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
 
 def signal_history(case: Case) -> list[dict]:
-    """Every safety signal the child's answers raised in the case, oldest first, with what is recorded
-    of its handling (acknowledged by whom and when), as plain values for the handover page and PDF."""
-    signals = list(db.session.scalars(
-        select(SafetySignal).where(SafetySignal.case_id == case.id)
-        .order_by(SafetySignal.created_at, SafetySignal.id)
-    ))
-    names = {u.id: u.display_name for u in db.session.scalars(
-        select(User).where(User.id.in_({s.acknowledged_by_id for s in signals if s.acknowledged_by_id})))}
-    return [
-        {"kind": s.kind, "value": s.value, "previous_value": s.previous_value, "words": s.problem.words,
-         "words_language": s.problem.words_language, "raised_at": s.created_at,
-         "acknowledged_at": s.acknowledged_at, "acknowledged_by": names.get(s.acknowledged_by_id)}
-        for s in signals
-    ]
+    """Every safety signal of the case as it is now, in the shape a handover document lists them
+    (kidrate/red_thread/handover.py): for documents compiled before they held their own."""
+    return [handover_rules.signal_entry(s) for s in gather(case).signals]
 
 
 @bp.get("/handovers")
@@ -42,7 +49,23 @@ def handover_inbox():
             .order_by(Handover.read_at.is_not(None), Handover.sent_at.desc())
         )
     )
-    return render_template("staff/inbox.html", handovers=handovers, empty_form=EmptyForm())
+    latest = {}
+    for h in handovers:
+        if h.version > latest.get(h.case_id, 0):
+            latest[h.case_id] = h.version
+    signals = signal_rules.unit_signals(db.session, user.organisation_id, user.unit_id,
+                                        utcnow() - HANDLED_SIGNALS_SHOWN)
+    return render_template("staff/inbox.html", handovers=handovers, latest=latest, signals=signals,
+                           signal_summary={h.id: _signal_summary(h.document) for h in handovers},
+                           empty_form=EmptyForm())
+
+
+def _signal_summary(document: dict) -> tuple[int, int] | None:
+    """(signals, of which not handled) as the handover was sent; None for documents before they held them."""
+    if "signals" not in document:
+        return None
+    listed = document["signals"]
+    return len(listed), sum(1 for s in listed if not s.get("handled_at"))
 
 
 @bp.get("/cases/<int:case_id>/handovers/<int:version>")
@@ -55,8 +78,10 @@ def handover_view(case_id: int, version: int):
     audit("view_handover", case_id=case.id, target=f"version:{version}")
     db.session.commit()
     newer = case.handovers[-1] if case.handovers[-1].version != version else None
-    return render_template("staff/handover.html", case=case, handover=handover, doc=handover.document,
-                           newer=newer, signals=signal_history(case), empty_form=EmptyForm())
+    document = handover.document
+    return render_template("staff/handover.html", case=case, handover=handover, doc=document, newer=newer,
+                           signals=signal_history(case) if "signals" not in document else None,
+                           empty_form=EmptyForm())
 
 
 @bp.post("/cases/<int:case_id>/handovers/<int:version>/read")

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from kidrate.extensions import db
 from kidrate.languages import catalogues
 from kidrate.languages.i18n import CHILD_LOCALES, STAFF_LOCALES, language_label
-from kidrate.models import Case, OrganisationCatalogue, ProblemTranslation, utcnow
+from kidrate.models import Case, OrganisationCatalogue, ProblemTranslation, SubmissionTranslation, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread.cases import child_problems
 from kidrate.staff import bp
-from kidrate.staff.forms import CatalogueUploadForm, EmptyForm, ProblemTranslationForm
+from kidrate.staff.forms import AddedTextTranslationForm, CatalogueUploadForm, EmptyForm, ProblemTranslationForm
+from kidrate.vocab import ROUND_ORDER
 
 CATALOGUE_MAX_BYTES = 512 * 1024
 
@@ -76,6 +77,54 @@ def problem_translation_delete(case_id: int, translation_id: int):
     db.session.commit()
     flash(_("The translation is removed."), "info")
     return redirect(url_for("staff.case_view", case_id=case.id, _anchor="languages"))
+
+
+def added_text_translation_form(**kwargs) -> AddedTextTranslationForm:
+    form = AddedTextTranslationForm(**kwargs)
+    form.language.choices = [(code, language_label(code)) for code in STAFF_LOCALES]
+    return form
+
+
+@bp.post("/cases/<int:case_id>/rounds/<kind>/added-text/translation")
+@allow("therapist")
+def added_text_translate(case_id: int, kind: str):
+    """The therapist translates what the child added at a round; the social worker reads it in the
+    handover beside the child's own words. Allowed after closure too: a corrected version carries it."""
+    case = case_or_404(case_id)
+    if kind not in ROUND_ORDER or case.status == "draft" or case.purged_at is not None:
+        abort(404)  # a purged case has no words of the child left to translate
+    submission = case.round(kind).submission
+    if submission is None or not submission.added_text:
+        abort(404)
+    anchor = f"round-{kind}"
+    form = added_text_translation_form()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("staff.case_view", case_id=case.id, _anchor=anchor))
+    existing = next((t for t in submission.translations if t.language == form.language.data), None)
+    if existing is None:
+        existing = SubmissionTranslation(submission=submission, language=form.language.data)
+        db.session.add(existing)
+    existing.text = form.text.data.strip()
+    existing.created_by_id = g.user.id
+    existing.created_at = utcnow()
+    db.session.flush()
+    audit("translate_problem", case_id=case.id, target=f"added:{kind}:{form.language.data}")
+    db.session.commit()
+    flash(_("The translation is saved."), "info")
+    if case.handovers:
+        flash(_("The handover already sent does not change: send a corrected version to pass it on."), "info")
+    return redirect(url_for("staff.case_view", case_id=case.id, _anchor=anchor))
+
+
+@bp.app_template_global()
+def added_text_form(submission) -> AddedTextTranslationForm:
+    """The translation form, on the staff member's own language (or the one already given)."""
+    language = submission.translations[0].language if submission.translations else (
+        g.user.locale if g.get("user") and g.user.locale in STAFF_LOCALES else STAFF_LOCALES[0])
+    return added_text_translation_form(formdata=None, data={"language": language})
 
 
 # --- Catalogues ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from kidrate.red_thread.checks import check_case
 from kidrate.red_thread.facts import gather
 from kidrate.staff import bp
 from kidrate.staff.cases import _render_case, refuse_if_purged
-from kidrate.staff.forms import TEXT_MAX, EmptyForm
+from kidrate.staff.forms import TEXT_MAX
 from kidrate.vocab import ANSWERED_HOW, ROUND_ORDER, choices
 
 # --- Forms ---------------------------------------------------------------------------------------
@@ -40,6 +40,16 @@ class RoundAnsweredForm(FlaskForm):
 class MetAloneForm(FlaskForm):
     met_alone = RadioField(_l("Have you met the child alone?"), choices=[("yes", _l("Yes")), ("no", _l("No"))],
                            validators=[InputRequired(message=_l("Answer yes or no."))])
+
+
+class SignalNoteForm(FlaskForm):
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[DataRequired(message=_l("Write what was done about the signal before acknowledging it.")),
+                    Length(max=TEXT_MAX)],
+        description=_l("For example: talked with the child alone, told the social worker, made a report of "
+                       "concern. The case's social worker reads this."),
+    )
 
 
 class GoalForm(FlaskForm):
@@ -127,13 +137,24 @@ def signal_acknowledge(case_id: int, signal_id: int):
     signal = db.session.get(SafetySignal, signal_id)
     if signal is None or signal.case_id != case.id:
         abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if signal_rules.acknowledge(signal, g.user.id):
+    if (refused := refuse_if_purged(case)) is not None:
+        return refused
+    form = SignalNoteForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        if signal.acknowledged_at is None:
+            # The case page again with the message beside this signal's note; nothing is stored.
+            g.signal_forms = {signal.id: form}
+            _flash_errors(form)
+            return _render_case(case, status=400)
+    elif signal_rules.acknowledge(signal, g.user.id, form.note.data):
         audit("acknowledge_signal", case_id=case.id, target=f"signal:{signal.id}")
         db.session.commit()
-        flash(_("The signal is acknowledged."), "info")
-    return redirect(url_for("staff.case_view", case_id=case.id))
+        flash(_("The signal is acknowledged, with what was done."), "info")
+    else:
+        flash(_("This signal was already acknowledged."), "info")
+    return redirect(url_for("staff.case_view", case_id=case.id, _anchor="signals"))
 
 
 @bp.route("/cases/<int:case_id>/problems/<int:problem_id>/goal", methods=["GET", "POST"])
@@ -172,6 +193,7 @@ def red_thread_checks(case: Case) -> list[dict]:
     ):
         return []
     problems = {p.id: p for p in case.problems}
+    on_closure_page = request.endpoint == "staff.closure_edit"
     items = []
     for finding in check_case(gather(case), date.today()):
         problem = problems.get(finding.problem_id) if finding.problem_id is not None else None
@@ -181,6 +203,8 @@ def red_thread_checks(case: Case) -> list[dict]:
         }.get(finding.fix, True)
         url = url_for(finding.endpoint, case_id=case.id, **dict(finding.args), _anchor=finding.anchor) \
             if fixable else None
+        if fixable and on_closure_page and finding.fix in ("met_alone", "signal"):
+            url = f"#{finding.anchor}"  # the closure form records both: never leave a half-filled form
         items.append({"code": finding.code, "fix": finding.fix, "round": finding.round, "url": url,
                       "words": problem.words if problem else None, "child": bool(problem and problem.source == "child"),
                       "words_language": problem.words_language if problem else None})
@@ -189,8 +213,20 @@ def red_thread_checks(case: Case) -> list[dict]:
 
 @bp.app_template_global()
 def safety_signals(case: Case) -> list[SafetySignal]:
-    """The case's unacknowledged safety signals: only for the case's therapist."""
-    return signal_rules.open_signals(db.session, case) if _is_the_therapist(case) else []
+    """Every safety signal of the case, handled or not, oldest first: for the case's therapist, who
+    handles them, and the social workers of its unit, who are responsible for the child (case_or_404 has
+    let only them this far). Nobody else's page shows them."""
+    user = g.get("user")
+    if user is None or not (_is_the_therapist(case) or user.role == "social_worker"):
+        return []
+    return signal_rules.case_signals(db.session, case)
+
+
+@bp.app_template_global()
+def signal_note_form(signal: SafetySignal) -> SignalNoteForm:
+    """The form that acknowledges a signal: the one just refused, with its message, or a fresh one."""
+    refused = g.get("signal_forms", {}).get(signal.id)
+    return refused if refused is not None else SignalNoteForm(formdata=None)
 
 
 @bp.app_template_global()

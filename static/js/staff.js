@@ -23,3 +23,18 @@
     });
   });
 })();
+
+/* A form that sends something once (the handover): a second press while it is on its way does nothing.
+   The server refuses a second send of the same version anyway. */
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-send-once]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
+      form.setAttribute("data-sending", "1");
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (button) {
+        button.setAttribute("aria-disabled", "true");
+      });
+    });
+  });
+})();

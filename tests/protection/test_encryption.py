@@ -139,7 +139,7 @@ def world(app, make):
         closure.update({f"worked_{p.id}": "focus", f"attain_{p.id}": "met", f"comment_{p.id}": SECRETS["comment"]})
     db.session.remove()
     assert post_form(open_care, f"{page}/closure", f"{page}/closure", closure).status_code == 302
-    assert post_form(open_care, f"{page}/closure", f"{page}/handover").status_code == 302
+    assert post_form(open_care, f"{page}/closure", f"{page}/handover", {"confirm": "y"}).status_code == 302
     assert post_form(open_care, f"{page}/closure", f"{page}/handover",
                      {"note": SECRETS["correction_note"]}).status_code == 302
     # Two-factor sign-in is another piece of work; its secret is a plain string to it.

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import AuditEvent, Case, Handover, Problem
+from kidrate.models import AuditEvent, Case, Handover, Problem, SafetySignal
 
 from ..conftest import post_form, sign_in
 
@@ -88,9 +88,13 @@ def test_assignment_to_handover_and_back(app, make):
     for p in case.problems:
         closure[f"worked_{p.id}"] = "focus"
         closure[f"attain_{p.id}"] = "met"
+    # The 2 on violence at the start raised a safety signal: the closure form records what was done.
+    (signal_id,) = db.session.scalars(select(SafetySignal.id).where(SafetySignal.case_id == case_id))
+    closure[f"signal_{signal_id}"] = "Pratade med barnet enskilt och med socialsekreteraren."
     r = post_form(open_care, f"{page}/closure", f"{page}/closure", closure)
     assert r.status_code == 302, r.text
-    r = post_form(open_care, f"{page}/closure", f"{page}/handover")
+    assert r.headers["Location"].endswith(f"{page}/closure/preview")
+    r = post_form(open_care, f"{page}/closure/preview", f"{page}/handover", {"confirm": "y"})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"{page}/handovers/1")
 
     # The social worker finds it in the inbox, reads the child's ratings and the change, marks it read.
@@ -136,7 +140,7 @@ def test_sent_handover_is_immutable_and_a_correction_is_a_new_version(app, make)
                "concern_text": "Oro för skolan.", f"worked_{pid}": "partly", f"attain_{pid}": "unchanged",
                **{f"part_{k}": "no" for k in ("commissioner", "follow_up", "support")}}
     assert post_form(client, f"{page}/closure", f"{page}/closure", closure).status_code == 302
-    assert post_form(client, f"{page}/closure", f"{page}/handover").status_code == 302
+    assert post_form(client, f"{page}/closure", f"{page}/handover", {"confirm": "y"}).status_code == 302
     first = db.session.scalar(select(Handover))
     snapshot = dict(first.document)
 
@@ -146,7 +150,7 @@ def test_sent_handover_is_immutable_and_a_correction_is_a_new_version(app, make)
     assert db.session.scalar(select(Handover).where(Handover.version == 1)).document == snapshot
     # A new version needs a note and says what it replaces.
     r = post_form(client, f"{page}/closure", f"{page}/handover", {"note": ""})
-    assert db.session.query(Handover).count() == 1 and r.status_code == 302
+    assert db.session.query(Handover).count() == 1 and r.status_code == 400
     r = post_form(client, f"{page}/closure", f"{page}/handover", {"note": "Rättad kommun."})
     versions = list(db.session.scalars(select(Handover).order_by(Handover.version)))
     assert [h.version for h in versions] == [1, 2]
@@ -168,5 +172,5 @@ def test_closing_revokes_live_links(app, make):
     closure = {"reason": "goals_met", "concern_remaining": "no", f"worked_{pid}": "focus", f"attain_{pid}": "met",
                **{f"part_{k}": "yes" for k in ("commissioner", "follow_up", "support")}}
     post_form(client, f"{page}/closure", f"{page}/closure", closure)
-    post_form(client, f"{page}/closure", f"{page}/handover")
+    post_form(client, f"{page}/closure", f"{page}/handover", {"confirm": "y"})
     assert app.test_client().get(f"/r/{token}").status_code == 404

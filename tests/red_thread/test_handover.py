@@ -180,7 +180,7 @@ def test_child_and_investigation_problems_are_separated_and_investigation_ones_h
         "id": 3, "words": "Föräldrarna bråkar.", "words_language": None, "words_swedish": None,
         "category": "family_relations",
         "category_text": None, "goal": "Färre bråk.", "worked_with": "partly", "worked_with_comment": None,
-        "goal_attainment": "unchanged",
+        "goal_attainment": "unchanged", "withdrawn_at": None,
     }
 
     first, second = doc["child_problems"]
@@ -233,8 +233,8 @@ def test_child_added_words_are_listed_in_round_order_skipping_empty():
     }
     doc = compile_(make_facts(rounds=rounds))
     assert doc["child_added_words"] == [
-        {"round": "start", "text": "Jag är rädd."},
-        {"round": "closure", "text": "Nu är det bra."},
+        {"round": "start", "text": "Jag är rädd.", "language": None, "translations": []},
+        {"round": "closure", "text": "Nu är det bra.", "language": None, "translations": []},
     ]
 
 
@@ -397,7 +397,7 @@ def test_the_handover_of_a_real_case_says_what_the_child_posted(app, make, clien
     assert second["ratings"]["closure"] == {"status": "rated", "value": 6}
     assert second["change_to_closure"] is None
     assert [p["id"] for p in doc["investigation_problems"]] == [investigation]
-    assert doc["child_added_words"] == [{"round": "start", "text": "Jag är rädd."}]
+    assert doc["child_added_words"] == [{"round": "start", "text": "Jag är rädd.", "language": "en", "translations": []}]
     assert doc["rounds"]["start"]["submitted_at"] and doc["rounds"]["closure"]["submitted_at"]
     assert doc["rounds"]["follow_up"]["submitted_at"] is None
     assert doc["case"]["therapist"] == therapist.display_name

@@ -1,7 +1,10 @@
 """Safety signals: the rule on its own, then raised by the child's real submission (POST /r/<token>) in
-the same transaction, shown to the therapist only, and acknowledged through the case page."""
+the same transaction, shown to the therapist and the social worker (list, case page, inbox), and
+acknowledged through the case page with a note of what was done, which stays in the case's history."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from hypothesis import given
@@ -9,10 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kidrate.extensions import db
-from kidrate.models import AuditEvent, Case, SafetySignal
+from kidrate.models import AuditEvent, Case, SafetySignal, User, utcnow
 from kidrate.red_thread.signals import DROP, Signal, signals_for
 
 from ..conftest import child_posts, csrf_token, post_form, sign_in
+from .test_documents import flat
 
 VIOLENCE = {1: "violence_abuse", 2: "family_violence", 3: "honour_violence"}
 OTHER = {4: "school", 5: "child_mental_health"}
@@ -139,51 +143,125 @@ def test_a_drop_reads_as_what_happened(app, world, client):
     assert "Dropped from 8 to 3 since the last round:" in page and 'dir="auto">Jag har inga kompisar.</bdi>”' in page
 
 
-def test_the_social_worker_does_not_see_the_signals(app, world, client):
+def test_the_social_worker_sees_the_signal_on_the_list_and_the_case_but_does_not_acknowledge_it(app, world, client):
     _raise(app, world)
     sign_in(client, "sw")
-    assert "safety signal" not in client.get("/staff/cases").text
+    assert "1 safety signal" in client.get("/staff/cases").text
     page = client.get(f"/staff/cases/{world['case_id']}").text
-    assert page.count("Safety signals") == 0 and "/acknowledge" not in page
+    text = flat(page)
+    assert "Safety signals from the child's answers" in text
+    assert "1 signal is not handled yet. The therapist has not yet recorded what was done." in text
+    assert "Rated 1 of 10 on a problem about violence: “Pappa slår mig.”" in text
+    assert "/acknowledge" not in page and "signal-note-" not in page
 
 
-def test_acknowledging_through_the_case_page(app, world, client):
+NOTE = "Pratade med barnet enskilt samma dag. Ringde socialsekreteraren."
+
+
+def _acknowledge_url(world, signal) -> str:
+    return f"/staff/cases/{world['case_id']}/signals/{signal.id}/acknowledge"
+
+
+def test_acknowledging_needs_a_note_of_what_was_done(app, world, client):
     _raise(app, world)
     (signal,) = _signals(world["case_id"])
     sign_in(client, "t")
     page_url = f"/staff/cases/{world['case_id']}"
-    action = f"/staff/cases/{world['case_id']}/signals/{signal.id}/acknowledge"
+    action = _acknowledge_url(world, signal)
     assert f'action="{action}"' in client.get(page_url).text
-    response = post_form(client, page_url, action)
-    assert response.status_code == 302
+    for empty in ("", "   \n "):
+        refused = post_form(client, page_url, action, {"note": empty})
+        assert refused.status_code == 400
+        assert "Write what was done about the signal before acknowledging it." in flat(refused.text)
+        assert 'aria-invalid="true"' in refused.text  # beside the signal's own note field
+    too_long = post_form(client, page_url, action, {"note": "x" * 2001})
+    assert too_long.status_code == 400
     (signal,) = _signals(world["case_id"])
-    assert signal.acknowledged_at is not None
-    therapist_id = db.session.scalar(select(AuditEvent.user_id).where(AuditEvent.action == "acknowledge_signal"))
-    assert signal.acknowledged_by_id == therapist_id
+    assert (signal.acknowledged_at, signal.acknowledged_by_id, signal.acknowledged_note) == (None, None, None)
+    assert not list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "acknowledge_signal")))
+
+
+def test_acknowledging_records_what_who_and_when_and_the_signal_stays_in_the_history(app, world, client):
+    _raise(app, world)
+    (signal,) = _signals(world["case_id"])
+    sign_in(client, "t")
+    page_url = f"/staff/cases/{world['case_id']}"
+    action = _acknowledge_url(world, signal)
+    before = utcnow()
+    response = post_form(client, page_url, action, {"note": f"  {NOTE}  "})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#signals")
+    (signal,) = _signals(world["case_id"])
+    therapist_id = db.session.scalar(select(User.id).where(User.username == "t"))
+    assert signal.acknowledged_note == NOTE and signal.acknowledged_by_id == therapist_id
+    assert before <= signal.acknowledged_at <= utcnow()
     events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "acknowledge_signal")))
     assert [(e.case_id, e.target) for e in events] == [(world["case_id"], f"signal:{signal.id}")]
-    assert "Safety signals from the child&#39;s answers" not in client.get(page_url).text
+    assert NOTE not in repr([(e.action, e.target) for e in events])  # audit events never hold the words
+
+    # Not handled any more: no count on the list, but the case keeps it, with what was done, who and when.
     assert "safety signal" not in client.get("/staff/cases").text
-    # a second press changes nothing and logs nothing more
-    client.post(action, data={"csrf_token": csrf_token(client.get(page_url).text)})
+    for who in ("t", "sw"):
+        other = app.test_client()
+        sign_in(other, who)
+        text = flat(other.get(page_url).text)
+        assert "Safety signals from the child's answers" in text and "not handled yet" not in text
+        assert re.search(r"Handled Rated 1 of 10 on a problem about violence: “Pappa slår mig\.” \(raised [^)]+\) "
+                         rf"Acknowledged [^.]+ by [^.]+\. What was done: {re.escape(NOTE)}", text), text
+    # A second press changes nothing and logs nothing more.
+    post_form(client, page_url, action, {"note": "Något annat."})
+    assert _signals(world["case_id"])[0].acknowledged_note == NOTE
     assert len(list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "acknowledge_signal")))) == 1
 
 
 def test_acknowledging_needs_the_right_person_case_and_form(app, world, make, client):
     _raise(app, world)
     (signal,) = _signals(world["case_id"])
-    action = f"/staff/cases/{world['case_id']}/signals/{signal.id}/acknowledge"
+    action = _acknowledge_url(world, signal)
     for who, code in (("sw", 403), ("t2", 404)):
         other = app.test_client()
         sign_in(other, who)
-        assert other.post(action, data={"csrf_token": csrf_token(other.get("/staff/profile").text)}).status_code == code
+        token = csrf_token(other.get("/staff/profile").text)
+        assert other.post(action, data={"csrf_token": token, "note": NOTE}).status_code == code
     sign_in(client, "t")
-    assert client.post(action).status_code == 400  # no CSRF token
+    assert client.post(action, data={"note": NOTE}).status_code == 400  # no CSRF token
     other_case = make.case(db.session.get(Case, world["case_id"]).social_worker,
                            therapist=db.session.get(Case, world["case_id"]).therapist)
     token = csrf_token(client.get("/staff/profile").text)
     wrong_case = f"/staff/cases/{other_case.id}/signals/{signal.id}/acknowledge"
-    assert client.post(wrong_case, data={"csrf_token": token}).status_code == 404
+    assert client.post(wrong_case, data={"csrf_token": token, "note": NOTE}).status_code == 404
     missing = f"/staff/cases/{world['case_id']}/signals/999999/acknowledge"
-    assert client.post(missing, data={"csrf_token": token}).status_code == 404
+    assert client.post(missing, data={"csrf_token": token, "note": NOTE}).status_code == 404
     assert _signals(world["case_id"])[0].acknowledged_at is None
+
+
+def test_the_inbox_shows_the_units_signals_with_how_each_was_handled(app, world, make, client):
+    _raise(app, world)
+    sw = db.session.scalar(select(User).where(User.username == "sw"))
+    make.user("social_worker", make.unit("authority", "Annan enhet"), username="sw_other")
+    sign_in(client, "sw")
+    inbox = flat(client.get("/staff/handovers").text)
+    case_ref = db.session.get(Case, world["case_id"]).case_ref
+    assert "Safety signals in your unit's cases" in inbox
+    assert re.search(rf"{re.escape(case_ref)} Rated 1 of 10 on a problem about violence: “Pappa slår mig\.” "
+                     r"[0-9-]+ [0-9:]+ Not handled yet\.", inbox), inbox
+    other = app.test_client()
+    sign_in(other, "sw_other")
+    assert "Pappa slår mig." not in other.get("/staff/handovers").text  # another unit's case: not there
+
+    therapist = app.test_client()
+    sign_in(therapist, "t")
+    (signal,) = _signals(world["case_id"])
+    post_form(therapist, f"/staff/cases/{world['case_id']}", _acknowledge_url(world, signal), {"note": NOTE})
+    inbox = flat(client.get("/staff/handovers").text)
+    name = db.session.get(Case, world["case_id"]).therapist.display_name
+    assert re.search(rf"Acknowledged [^.]+ by {re.escape(name)}\. What was done: {re.escape(NOTE)}", inbox), inbox
+    assert "Not handled yet" not in inbox and sw.unit_id is not None
+
+
+def test_an_unhandled_signal_is_an_open_check_for_the_therapist(app, world, client):
+    _raise(app, world)
+    sign_in(client, "t")
+    page = client.get(f"/staff/cases/{world['case_id']}").text
+    text = flat(page)
+    assert "A safety signal is not handled (no note of what was done): “Pappa slår mig.” Write what was done" in text
+    assert f'href="/staff/cases/{world["case_id"]}#signals"' in page
