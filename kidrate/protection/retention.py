@@ -33,6 +33,7 @@ from kidrate.models import (
     Closure,
     Handover,
     Problem,
+    ProblemAmendment,
     ProblemTranslation,
     Rating,
     RatingRound,
@@ -91,6 +92,8 @@ def _purge_cases(session: Session, ids: list[int], now: datetime) -> None:
     run(delete(Submission).where(Submission.round_id.in_(rounds)), execution_options=NO_SYNC)
     run(delete(ChildLink).where(ChildLink.round_id.in_(rounds)), execution_options=NO_SYNC)
     run(delete(ProblemTranslation).where(ProblemTranslation.problem_id.in_(problems)), execution_options=NO_SYNC)
+    # Amendments hold the child's words (before and after) and the reasons.
+    run(delete(ProblemAmendment).where(ProblemAmendment.problem_id.in_(problems)), execution_options=NO_SYNC)
     run(delete(Recording).where(Recording.problem_id.in_(problems)), execution_options=NO_SYNC)
     # Handovers are snapshots holding the child's words; a correction points at the version it replaces.
     run(update(Handover).where(Handover.case_id.in_(ids)).values(replaces_id=None), execution_options=NO_SYNC)

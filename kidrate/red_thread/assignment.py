@@ -7,9 +7,11 @@ document is rendered in the reader's language. Documented by schemas/assignment-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from kidrate.models import Case, utcnow
+from kidrate.models import Case, User, utcnow
+from kidrate.red_thread.amendments import case_amendments
 
 SCHEMA = "kidrate.assignment/1"
 
@@ -18,9 +20,15 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def compile_assignment(case: Case, *, compiled_at: datetime | None = None) -> dict:
+def compile_assignment(case: Case, *, compiled_at: datetime | None = None, therapist: User | None = None) -> dict:
     """The assignment document of a case: the child's problems in the child's words, the problems the
-    investigation found, the goals, who is responsible on each side, and the dates."""
+    investigation found, the goals, who is responsible on each side, the dates, and every amendment
+    made after hand-over.
+
+    `therapist`: the one the draft is about to be handed to, for the confirmation that shows the
+    assignment as the therapist will receive it (the case itself is not changed)."""
+    therapist = therapist or case.therapist
+    open_care_unit = therapist.unit if therapist is not None and case.therapist is None else case.open_care_unit
     child_problems = []
     investigation_problems = []
     for p in case.problems:
@@ -30,6 +38,7 @@ def compile_assignment(case: Case, *, compiled_at: datetime | None = None) -> di
             "category": p.category,
             "category_text": p.category_text,
             "goal": p.goal,
+            "withdrawn_at": _iso(p.withdrawn_at),
         }
         if p.source == "child":
             entry.update(
@@ -37,6 +46,7 @@ def compile_assignment(case: Case, *, compiled_at: datetime | None = None) -> di
                 # The child's words in Swedish, where said in another language and translated by staff.
                 words_swedish=p.words_in("sv") if p.words_language not in (None, "sv") else None,
                 added_at_start=bool(p.added_at_start),
+                goal_with_child=bool(p.goal_with_child),
             )
             child_problems.append(entry)
         else:
@@ -62,9 +72,32 @@ def compile_assignment(case: Case, *, compiled_at: datetime | None = None) -> di
             "social_worker": case.social_worker.display_name,
         },
         "open_care": {
-            "unit": case.open_care_unit.name if case.open_care_unit else None,
-            "therapist": case.therapist.display_name if case.therapist else None,
+            "unit": open_care_unit.name if open_care_unit else None,
+            "therapist": therapist.display_name if therapist else None,
         },
         "child_problems": child_problems,
         "investigation_problems": investigation_problems,
+        "amendments": [a.as_document() for a in case_amendments(case)],
     }
+
+
+# Why a draft cannot be handed over yet (the confirmation page says so, with a way to each problem).
+NO_CHILD_PROBLEM = "no_child_problem"
+OTHER_WITHOUT_TEXT = "other_without_text"
+NO_GOAL = "no_goal"
+
+
+def handover_blockers(problems: Sequence) -> list[tuple[str, int | None]]:
+    """(code, problem id) for what must be put right before a draft is handed over: no problem in the
+    child's words at all; a problem in "other" that does not say which; a child's problem with neither
+    a goal nor the mark that the goal is to be set with the child. Empty: it may be handed over."""
+    found: list[tuple[str, int | None]] = []
+    if not any(p.source == "child" for p in problems):
+        found.append((NO_CHILD_PROBLEM, None))
+    for p in problems:
+        if p.category == "other" and not (p.category_text or "").strip():
+            found.append((OTHER_WITHOUT_TEXT, p.id))
+    for p in problems:
+        if p.source == "child" and not (p.goal or "").strip() and not p.goal_with_child:
+            found.append((NO_GOAL, p.id))
+    return found

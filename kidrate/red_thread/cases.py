@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, ChildLink, Handover, Problem, RatingRound, User, utcnow
@@ -33,8 +33,10 @@ def open_case(session: Session, social_worker: User, **fields: object) -> Case:
     return case
 
 
-def child_problems(case: Case) -> list[Problem]:
-    return [p for p in case.problems if p.source == "child"]
+def child_problems(case: Case, *, withdrawn: bool = False) -> list[Problem]:
+    """The problems the child named: those the child is asked about, or with `withdrawn` also those
+    withdrawn after hand-over (kept in the case's history, never asked again)."""
+    return [p for p in case.problems if p.source == "child" and (withdrawn or p.withdrawn_at is None)]
 
 
 def assignable_therapists(session: Session, organisation_id: int) -> list[User]:
@@ -53,6 +55,18 @@ def assign(case: Case, therapist: User) -> None:
     case.status = "assigned"
     case.assigned_at = utcnow()
     events.case_assigned.send(case, therapist=therapist)
+
+
+def assign_once(session: Session, case: Case, therapist: User) -> bool:
+    """`assign` for a request: of simultaneous hand-overs of one draft (a double click), exactly one
+    moves it out of draft (a conditional UPDATE); the others change nothing and get False."""
+    won = session.execute(
+        update(Case).where(Case.id == case.id, Case.status == "draft").values(status="assigned"),
+        execution_options={"synchronize_session": False},
+    ).rowcount == 1
+    if won:
+        assign(case, therapist)
+    return won
 
 
 def may_add_child_problem_at_start(case: Case) -> bool:

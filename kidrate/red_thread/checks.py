@@ -23,6 +23,8 @@ from kidrate.vocab import ROUND_ORDER, VIOLENCE_CATEGORIES
 # --- Findings ------------------------------------------------------------------------------------
 
 CHILD_PROBLEM_WITHOUT_GOAL = "child_problem_without_goal"
+# The social worker left the goal to be set with the child: open until the therapist sets it.
+GOAL_WITH_CHILD = "goal_with_child"
 VIOLENCE_WITHOUT_GOAL = "violence_without_goal"
 VIOLENCE_NOT_WORKED_WITH = "violence_not_worked_with"
 NO_START_RATING = "no_start_rating"
@@ -34,7 +36,8 @@ MET_ALONE_UNRECORDED = "met_alone_unrecorded"
 SIGNAL_UNHANDLED = "signal_unhandled"
 
 CODES = (
-    SIGNAL_UNHANDLED, VIOLENCE_WITHOUT_GOAL, CHILD_PROBLEM_WITHOUT_GOAL, GOALS_MISS_CHILD, VIOLENCE_NOT_WORKED_WITH,
+    SIGNAL_UNHANDLED, VIOLENCE_WITHOUT_GOAL, CHILD_PROBLEM_WITHOUT_GOAL, GOAL_WITH_CHILD, GOALS_MISS_CHILD,
+    VIOLENCE_NOT_WORKED_WITH,
     NO_START_RATING, FOLLOW_UP_PASSED, NO_CLOSURE_RATING, NOT_MET_ALONE, MET_ALONE_UNRECORDED,
 )
 
@@ -107,18 +110,20 @@ def check_case(facts: CaseFacts, today: date) -> list[Finding]:
         Finding(SIGNAL_UNHANDLED, problem_id=s.problem_id, fix="signal", anchor="signals")
         for s in facts.signals if s.handled_at is None
     ]
-    child = [p for p in facts.problems if p.source == "child"]
-    investigation = [p for p in facts.problems if p.source != "child"]
+    # A problem withdrawn after hand-over is no longer worked on: nothing about it is missing.
+    problems = [p for p in facts.problems if p.withdrawn_at is None]
+    child = [p for p in problems if p.source == "child"]
+    investigation = [p for p in problems if p.source != "child"]
 
-    for p in facts.problems:
+    for p in problems:
         violence = p.category in VIOLENCE_CATEGORIES
         if violence and not _has_goal(p):
             findings.append(_goal_finding(VIOLENCE_WITHOUT_GOAL, p))
         elif p.source == "child" and not _has_goal(p):
-            findings.append(_goal_finding(CHILD_PROBLEM_WITHOUT_GOAL, p))
+            findings.append(_goal_finding(GOAL_WITH_CHILD if p.goal_with_child else CHILD_PROBLEM_WITHOUT_GOAL, p))
     if child and not any(_has_goal(p) for p in child) and any(_has_goal(p) for p in investigation):
         findings.append(Finding(GOALS_MISS_CHILD, fix="problems", anchor="problems"))
-    for p in facts.problems:
+    for p in problems:
         if p.category in VIOLENCE_CATEGORIES and p.worked_with == "no":
             findings.append(Finding(VIOLENCE_NOT_WORKED_WITH, problem_id=p.id, fix="closure",
                                     endpoint="staff.closure_edit", anchor=f"problem-{p.id}"))

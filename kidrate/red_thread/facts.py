@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from kidrate.models import Case, utcnow
+from kidrate.red_thread.amendments import AmendmentView, case_amendments
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class ProblemFact:
     worked_with: str | None = None
     worked_with_comment: str | None = None
     goal_attainment: str | None = None
+    goal_with_child: bool = False  # no goal yet, on purpose: to be set with the child
+    withdrawn_at: datetime | None = None  # withdrawn after hand-over (an amendment says why)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class CaseFacts:
     therapist: str = ""
     closure: ClosureFact | None = None
     met_child_alone: bool | None = None
+    # Corrections to the assignment after hand-over, oldest first (red_thread/amendments.py).
+    amendments: tuple[AmendmentView, ...] = ()
     signals: tuple[SignalFact, ...] = ()  # oldest first
 
 
@@ -132,6 +137,7 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
         closed_at=case.closed_at,
         follow_up_date=case.follow_up_date,
         met_child_alone=case.met_child_alone,
+        amendments=tuple(case_amendments(case)),
         authority_unit=case.authority_unit.name,
         open_care_unit=case.open_care_unit.name if case.open_care_unit else "",
         therapist=case.therapist.display_name if case.therapist else "",
@@ -142,6 +148,7 @@ def gather(case: Case, now: datetime | None = None) -> CaseFacts:
                 category=p.category, category_text=p.category_text, goal=p.goal,
                 added_at_start=p.added_at_start, worked_with=p.worked_with,
                 worked_with_comment=p.worked_with_comment, goal_attainment=p.goal_attainment,
+                goal_with_child=bool(p.goal_with_child), withdrawn_at=p.withdrawn_at,
             )
             for p in case.problems
         ),

@@ -101,11 +101,14 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
             "worked_with": p.worked_with,
             "worked_with_comment": p.worked_with_comment,
             "goal_attainment": p.goal_attainment,
+            # Withdrawn after hand-over: kept in the record, no longer asked (see "amendments").
+            "withdrawn_at": _iso(p.withdrawn_at),
         }
         if p.source == "child":
             ratings = {kind: rating_status(p.id, facts.rounds.get(kind)) for kind in ROUND_ORDER}
             entry.update(
                 added_at_start=p.added_at_start,
+                goal_with_child=p.goal_with_child,
                 ratings=ratings,
                 change_to_follow_up=change(ratings["start"], ratings["follow_up"]),
                 change_to_closure=change(ratings["start"], ratings["closure"]),
@@ -159,6 +162,8 @@ def compile_handover(facts: CaseFacts, *, compiled_at: datetime, version: int = 
         # Why it was sent with a signal unhandled: only while one is.
         "unhandled_signals_reason": (closure.unhandled_signals_reason if closure else None)
         if any(s.handled_at is None for s in facts.signals) else None,
+        # Corrections to the assignment after hand-over: who, when, what, why (red_thread/amendments.py).
+        "amendments": [a.as_document() for a in facts.amendments],
         "met_child_alone": facts.met_child_alone,
         # The red-thread checks still open when the handover was compiled (codes and ids; see checks.py).
         "open_checks": [f.as_document() for f in check_case(facts, compiled_at.date())],

@@ -4,7 +4,7 @@ closure. Views parse the request, check access, call kidrate.cases, and render."
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,6 +13,8 @@ from kidrate.languages.i18n import CHILD_LOCALES, available_child_locales, draft
 from kidrate.models import Case, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread import cases as case_rules
+from kidrate.red_thread.amendments import case_amendments
+from kidrate.red_thread.amendments import refusal as amendment_refusal
 from kidrate.red_thread.signals import open_signal_counts
 from kidrate.staff import bp
 from kidrate.staff.forms import (
@@ -20,6 +22,7 @@ from kidrate.staff.forms import (
     CaseForm,
     EmptyForm,
     IssueLinkForm,
+    ProblemAddedForm,
     ProblemForm,
 )
 from kidrate.staff.timeline import earlier_timeline
@@ -36,9 +39,18 @@ def _language_choices(codes=CHILD_LOCALES, drafts: frozenset[str] = frozenset())
              else language_label(code)) for code in codes]
 
 
-def _problem_form(**kwargs) -> ProblemForm:
-    form = ProblemForm(**kwargs)
+def staff_words_language() -> str:
+    """The language staff most likely type in: their own interface language (not the child's: Swedish
+    words typed for an Arabic-speaking child were stored as Arabic and shown right-to-left)."""
+    code = str(get_locale() or "sv")
+    return code if code in CHILD_LOCALES else "sv"
+
+
+def _problem_form(form_class: type[ProblemForm] = ProblemForm, **kwargs) -> ProblemForm:
+    form = form_class(**kwargs)
     form.words_language.choices = _language_choices()
+    if form.words_language.data is None:
+        form.words_language.data = staff_words_language()
     return form
 
 
@@ -118,14 +130,18 @@ def case_view(case_id: int):
 
 
 def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_form: AssignForm | None = None,
-                 status: int = 200):
+                 status: int = 200, script_warning: str | None = None):
     user = g.user
     now = utcnow()
     context = {
         "case": case,
+        "script_warning": script_warning,  # the add-problem form's words do not fit the language chosen
         "now": now,
         "due": case_rules.next_due(case),
         "child_problems": case_rules.child_problems(case),
+        # The case page lists withdrawn problems too (struck, with why); the child is never asked them.
+        "listed_child_problems": case_rules.child_problems(case, withdrawn=True),
+        "amendments": case_amendments(case),
         "investigation_problems": [p for p in case.problems if p.source == "investigation"],
         "round_order": ROUND_ORDER,
         "ratings": _ratings_table(case),
@@ -136,7 +152,7 @@ def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_
         context["earlier"] = case_rules.earlier_cases(db.session, case.case_ref, case.authority_unit_id, case.id)
         context["timeline"] = earlier_timeline(context["earlier"])
         if case.status == "draft":
-            context["problem_form"] = problem_form or _problem_form(words_language=case.child_language)
+            context["problem_form"] = problem_form or _problem_form()
             if assign_form is None:
                 assign_form = AssignForm()
             assign_form.therapist.choices = [
@@ -146,13 +162,16 @@ def _render_case(case: Case, *, problem_form: ProblemForm | None = None, assign_
             context["assign_form"] = assign_form
     else:
         if case_rules.may_add_child_problem_at_start(case):
-            context["problem_form"] = problem_form or _problem_form(words_language=case.child_language)
+            context["problem_form"] = problem_form or _problem_form()
         if case.status == "assigned":
             link_form = IssueLinkForm()
             available = available_child_locales()
             link_form.language.choices = _language_choices(available, draft_child_locales())
             link_form.language.data = case.child_language if case.child_language in available else "sv"
             context["link_form"] = link_form
+    if "problem_form" not in context and amendment_refusal(case) is None:
+        # After hand-over (for the therapist, after the start too) a problem added is an amendment, with why.
+        context["problem_form"] = problem_form or _problem_form(ProblemAddedForm)
     if case.status != "closed" and case_rules.child_problems(case):
         from kidrate.staff.languages import translation_form
 

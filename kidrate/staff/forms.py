@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -134,21 +135,60 @@ class CaseForm(FlaskForm):
 
 
 class ProblemForm(FlaskForm):
+    # Ids of their own: the case page also holds the translation form, whose fields share these names.
     source = SelectField(choices=[("child", "child"), ("investigation", "investigation")])
-    words = TextAreaField(_l("The problem"), validators=[DataRequired(), Length(max=TEXT_MAX)])
-    words_language = SelectField(_l("Language of these words"), validators=[Optional()])
-    category = SelectField(_l("Category (SU-X)"), choices=choices(PROBLEM_CATEGORIES))
-    category_text = StringField(_l("Other: which?"), validators=[Optional(), Length(max=200)])
-    goal = TextAreaField(_l("Goal"), validators=[Optional(), Length(max=TEXT_MAX)])
+    words = TextAreaField(_l("The problem"), validators=[DataRequired(), Length(max=TEXT_MAX)], id="problem-words")
+    words_language = SelectField(_l("Language of these words"), validators=[Optional()], id="problem-words-language")
+    # Starts on "Choose…": a category forgotten must not be recorded as the first one (violence).
+    category = SelectField(_l("Category (SU-X)"), choices=[("", _l("Choose…")), *choices(PROBLEM_CATEGORIES)],
+                           validators=[DataRequired(message=_l("Choose a category."))], id="problem-category")
+    category_text = StringField(_l("Other: which?"), validators=[Optional(), Length(max=200)],
+                                id="problem-category-text")
+    goal = TextAreaField(_l("Goal"), validators=[Optional(), Length(max=TEXT_MAX)], id="problem-goal")
+    goal_with_child = BooleanField(_l("The goal is to be set with the child"), id="problem-goal-with-child")
+    # Ticked after the script check's warning: the words are in the chosen language all the same.
+    script_confirmed = BooleanField(_l("Yes, the words are in the language chosen"), id="problem-script-confirmed")
 
-    def validate_category_text(self, field: StringField) -> None:
-        if self.category.data == "other" and not (field.data or "").strip():
-            raise ValidationError(_l("Say which problem this is."))
+    def validate(self, extra_validators=None) -> bool:
+        # Here, not in validate_<field>: a field's Optional() stops its chain when empty, inline checks too
+        # (which is how "Other" without its description and a child's problem without a goal got through).
+        valid = super().validate(extra_validators)
+        if self.category.data == "other" and not (self.category_text.data or "").strip():
+            self.category_text.errors = [*self.category_text.errors, _l("Say which problem this is.")]
+            valid = False
+        if self.source.data == "child" and not (self.goal.data or "").strip() and not self.goal_with_child.data:
+            self.goal.errors = [*self.goal.errors,
+                                _l("Write the goal, or tick that the goal is to be set with the child.")]
+            valid = False
+        return valid
+
+
+class ProblemAddedForm(ProblemForm):
+    """A problem added after hand-over: an amendment both sides see, so it says why."""
+
+    reason = TextAreaField(_l("Why is it added now?"), validators=[DataRequired(), Length(max=TEXT_MAX)],
+                           id="problem-reason")
+
+
+class CorrectWordsForm(FlaskForm):
+    words = TextAreaField(_l("The corrected words"), validators=[DataRequired(), Length(max=TEXT_MAX)],
+                          id="correct-words")
+    words_language = SelectField(_l("Language of these words"), validators=[Optional()], id="correct-words-language")
+    reason = TextAreaField(_l("Why are the words corrected?"), validators=[DataRequired(), Length(max=TEXT_MAX)],
+                           id="correct-reason")
+    script_confirmed = BooleanField(_l("Yes, the words are in the language chosen"), id="correct-script-confirmed")
+
+
+class WithdrawProblemForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the problem withdrawn?"), validators=[DataRequired(), Length(max=TEXT_MAX)],
+                           id="withdraw-reason")
 
 
 class AssignForm(FlaskForm):
     therapist = SelectField(_l("Therapist in open care"), coerce=int,
                             validators=[InputRequired(message=_l("Choose a therapist."))])
+    # Set only by the confirmation page, which shows the assignment as the therapist will receive it.
+    confirmed = HiddenField()
 
 
 class IssueLinkForm(FlaskForm):
@@ -252,10 +292,11 @@ def closure_form_for(problems: list, signals: list = (), **kwargs: object) -> Cl
 class ProblemTranslationForm(FlaskForm):
     """The child's words put into another language, by an interpreter, say. The original stays."""
 
-    problem = SelectField(_l("Problem"), coerce=int)
-    language = SelectField(_l("Language"))
+    # Ids of their own: the case page also holds the add-problem and link forms, with the same names.
+    problem = SelectField(_l("Problem"), coerce=int, id="translation-problem")
+    language = SelectField(_l("Language"), id="translation-language")
     words = TextAreaField(_l("The child's words in this language"),
-                          validators=[DataRequired(), Length(max=TEXT_MAX)])
+                          validators=[DataRequired(), Length(max=TEXT_MAX)], id="translation-words")
 
 
 class AddedTextTranslationForm(FlaskForm):

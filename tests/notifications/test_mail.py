@@ -49,7 +49,7 @@ def assign_through_the_page(app, case_id: int, sw: User, therapist: User) -> Non
     client = app.test_client()
     sign_in(client, sw.username)
     response = post_form(client, f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/assign",
-                         {"therapist": therapist.id})
+                         {"therapist": therapist.id, "confirmed": "yes"})
     assert response.status_code == 302, response.text
 
 

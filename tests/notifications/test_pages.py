@@ -129,7 +129,8 @@ def test_the_admin_sees_only_their_organisations_outbox(app, make, smtp, mail_se
     case = make.case(sw)
     client = app.test_client()
     sign_in(client, sw.username)
-    post_form(client, f"/staff/cases/{case.id}", f"/staff/cases/{case.id}/assign", {"therapist": therapist.id})
+    post_form(client, f"/staff/cases/{case.id}", f"/staff/cases/{case.id}/assign",
+              {"therapist": therapist.id, "confirmed": "yes"})
     send_mail()
 
     other = Organisation(name="Annan kommun")
@@ -236,7 +237,8 @@ def test_the_menu_counts_a_therapists_new_cases_until_opened(app, make, mail_set
     client = app.test_client()
     sign_in(client, sw.username)
     for case in (first, second):
-        post_form(client, f"/staff/cases/{case.id}", f"/staff/cases/{case.id}/assign", {"therapist": therapist.id})
+        post_form(client, f"/staff/cases/{case.id}", f"/staff/cases/{case.id}/assign",
+                  {"therapist": therapist.id, "confirmed": "yes"})
 
     mine = app.test_client()
     sign_in(mine, therapist.username)

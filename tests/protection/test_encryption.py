@@ -45,6 +45,8 @@ SECRETS = {
     "category_text": "Kusinernas kontroll",
     "goal": "Att jag känner mig trygg hemma.",
     "investigation": "Föräldrarna bråkar inför barnen.",
+    "investigation_before": "Föräldrarna grälar hemma.",
+    "amendment_reason": "Skrev fel i utredningens beskrivning.",
     "translation": "Dad hits me when he is angry.",
     "missing_reason": "Barnet var på sjukhus den veckan.",
     "added_text": "Jag är rädd när det blir mörkt.",
@@ -111,10 +113,17 @@ def world(app, make):
     for data in ({"source": "child", "words": SECRETS["words"], "words_language": "sv",
                   "category": "violence_abuse", "goal": SECRETS["goal"]},
                  {"source": "child", "words": SECRETS["other_words"], "words_language": "sv", "category": "other",
-                  "category_text": SECRETS["category_text"]},
-                 {"source": "investigation", "words": SECRETS["investigation"], "category": "family_relations"}):
+                  "category_text": SECRETS["category_text"], "goal_with_child": "y"},
+                 {"source": "investigation", "words": SECRETS["investigation_before"], "category": "family_relations"}):
         assert post_form(social, page, f"{page}/problems", data).status_code == 302
-    assert post_form(social, page, f"{page}/assign", {"therapist": str(therapist.id)}).status_code == 302
+    assert post_form(social, page, f"{page}/assign",
+                     {"therapist": str(therapist.id), "confirmed": "yes"}).status_code == 302
+    # A correction after hand-over is an amendment: the earlier words and the reason are kept, encrypted.
+    described = next(p.id for p in db.session.get(Case, case_id).problems if p.source == "investigation")
+    db.session.remove()
+    correct = f"{page}/problems/{described}/correct"
+    assert post_form(social, correct, correct, {"words": SECRETS["investigation"],
+                                                "reason": SECRETS["amendment_reason"]}).status_code == 302
 
     sign_in(open_care, "bo")
     case = db.session.get(Case, case_id)

@@ -20,6 +20,7 @@ from kidrate.models import (
     ChildLink,
     Closure,
     Problem,
+    ProblemAmendment,
     ProblemTranslation,
     Rating,
     RatingRound,
@@ -80,6 +81,8 @@ def full_case(make, sw, t, ref: str, closed_at: datetime, *, start=(3, 4), closu
         p.worked_with_comment = SECRET
         p.goal_attainment = "met"
     db.session.add(ProblemTranslation(problem=child[0], language="ar", words=SECRET))
+    db.session.add(ProblemAmendment(problem=child[1], kind="words", reason=SECRET, words_before=SECRET,
+                                    words_after=f"{SECRET} två", by_role="therapist"))
     db.session.add(Recording(problem_id=child[0].id, language="so", mime="audio/webm", data=SECRET.encode()))
     start_submission = _submit(case.round("start"), list(zip(child, start, strict=True)), SECRET)
     _submit(case.round("follow_up"), [(child[0], 2), (child[1], "declined")], SECRET)
@@ -191,6 +194,7 @@ def test_purging_removes_every_word_and_every_answer(world):
     # Rows that are content, or traces of the child's answers: gone.
     for name, condition in [("handover", of_cases), ("safety_signal", of_cases),
                             ("problem_translation", column("problem_id").in_(problems)),
+                            ("problem_amendment", column("problem_id").in_(problems)),
                             ("recording", column("problem_id").in_(problems)),
                             ("rating", column("problem_id").in_(problems)),
                             ("submission", column("round_id").in_(rounds)),
@@ -229,8 +233,8 @@ def stored_for_cases(case_ids: list[int]) -> dict[str, list]:
     rounds = column("round_id").in_(ids_of("rating_round", of_cases))
     where = {"case_record": column("id").in_(case_ids), "problem": of_cases, "rating_round": of_cases,
              "closure": of_cases, "handover": of_cases, "safety_signal": of_cases, "audit_event": of_cases,
-             "problem_translation": problems, "recording": problems, "rating": problems, "submission": rounds,
-             "child_link": rounds}
+             "problem_translation": problems, "problem_amendment": problems, "recording": problems,
+             "rating": problems, "submission": rounds, "child_link": rounds}
     return {name: raw(name, condition) for name, condition in where.items()}
 
 

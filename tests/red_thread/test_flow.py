@@ -60,7 +60,8 @@ def test_assignment_to_handover_and_back(app, make):
         "source": "investigation", "words": "Föräldrarna bråkar.", "category": "family_relations",
         "goal": "Färre bråk."})
     assert r.status_code == 302
-    assert post_form(social, page, f"{page}/assign", {"therapist": str(therapist.id)}).status_code == 302
+    assert post_form(social, page, f"{page}/assign",
+                     {"therapist": str(therapist.id), "confirmed": "yes"}).status_code == 302
 
     # The therapist sees the case and what is due, and issues the start link.
     sign_in(open_care, "bo")
