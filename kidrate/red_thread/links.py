@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from kidrate.models import ChildLink, RatingRound, utcnow
-from kidrate.protection import crypto
+from kidrate.protection.crypto import DecryptionError, decrypt_text, encrypt_text
 
 TOKEN_BYTES = 24
 # After issuing, the therapist may need the link again (a reload, a second look at the QR code): for
@@ -101,7 +101,7 @@ def _sealed_for(link_id: int, session_id: int) -> str:
 
 def seal_token(key: bytes, token: str, *, link_id: int, session_id: int, until: datetime) -> str:
     payload = json.dumps({"token": token, "until": until.isoformat()})
-    return crypto.encrypt_text(key, payload, _sealed_for(link_id, session_id))
+    return encrypt_text(key, payload, _sealed_for(link_id, session_id))
 
 
 def open_sealed_token(keys, sealed: object, link: ChildLink, *, session_id: int,
@@ -111,9 +111,9 @@ def open_sealed_token(keys, sealed: object, link: ChildLink, *, session_id: int,
     if not isinstance(sealed, str):
         return None
     try:
-        payload = json.loads(crypto.decrypt_text(keys, sealed, _sealed_for(link.id, session_id)))
+        payload = json.loads(decrypt_text(keys, sealed, _sealed_for(link.id, session_id)))
         token, until = payload["token"], datetime.fromisoformat(payload["until"])
-    except (crypto.DecryptionError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (DecryptionError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         return None
     if not isinstance(token, str) or not _TOKEN_SHAPE.match(token) or hash_token(token) != link.token_hash:
         return None
