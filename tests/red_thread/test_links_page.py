@@ -256,3 +256,21 @@ def test_a_reload_half_way_on_a_handed_over_device_asks_to_give_it_back(app, cas
     halfway = client.get("/r/open?lang=en")
     assert "Give it back to the adult" in halfway.text and "open your link" not in halfway.text
     assert "Thank you" not in halfway.text
+
+
+def test_how_an_answered_round_was_answered_is_asked_at_the_top_until_recorded(app, make, case):
+    token = make.link(case, "start", language="sv")
+    child = app.test_client()
+    page = child.get(f"/r/{token}").text
+    ids = [int(i) for i in dict.fromkeys(re.findall(r'name="answer-(\d+)"', page))]
+    child_posts(child, token, dict.fromkeys(ids, "6"), dict.fromkeys(ids, "6"))
+    client = therapist_client(app)
+    html = client.get(f"/staff/cases/{case.id}").text
+    top = html[html.index('id="next"'):html.index('id="problems-section"')]
+    assert 'id="answered-how-start-next"' in top
+    assert f'action="/staff/cases/{case.id}/rounds/follow_up/links"' in top  # and the next round's link
+    token_field = csrf_token(html)
+    client.post(f"/staff/cases/{case.id}/rounds/start/answered",
+                data={"csrf_token": token_field, "answered_how": "alone", "missing_reason": ""})
+    html = client.get(f"/staff/cases/{case.id}").text
+    assert 'id="answered-how-start-next"' not in html[html.index('id="next"'):html.index('id="problems-section"')]
