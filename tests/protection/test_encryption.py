@@ -28,6 +28,7 @@ from kidrate.models import (
     Problem,
     ProblemTranslation,
     Recording,
+    SafetySignal,
     Submission,
     User,
 )
@@ -56,6 +57,9 @@ SECRETS = {
     "new_problems": "Barnet har slutat äta frukost.",
     "recommendation": "Träffa barnet ensam först.",
     "correction_note": "Rättade flyttorten.",
+    "added_translation": "I am scared when it gets dark.",
+    "signals_reason": "Socialsekreteraren ringdes upp om signalen.",
+    "signal_note": "Samtal med barnet ensam om pappas slag.",
     "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
 }
 # Fragments too: a value must not leak a part of the text either.
@@ -135,7 +139,10 @@ def world(app, make):
         "csrf_token": csrf_token(open_care.get(page).text), "problem_id": str(first.id), "language": "so",
         "audio": (BytesIO(SOUND), "recording.webm", "audio/webm")})
     assert recording.status_code == 303, recording.text
-    _child_answers(child, _link(open_care, case_id, "start"), "3", added=SECRETS["added_text"])
+    # A 1 on the problem about violence raises a safety signal; the therapist translates what the child added.
+    _child_answers(child, _link(open_care, case_id, "start"), "1", added=SECRETS["added_text"])
+    assert post_form(open_care, page, f"{page}/rounds/start/added-text/translation", {
+        "language": "en", "text": SECRETS["added_translation"]}).status_code == 302
     assert post_form(open_care, page, f"{page}/rounds/follow_up/answered", {
         "answered_how": "unknown", "missing_reason": SECRETS["missing_reason"]}).status_code == 302
     _child_answers(child, _link(open_care, case_id, "closure"), "8")
@@ -148,9 +155,15 @@ def world(app, make):
         closure.update({f"worked_{p.id}": "focus", f"attain_{p.id}": "met", f"comment_{p.id}": SECRETS["comment"]})
     db.session.remove()
     assert post_form(open_care, f"{page}/closure", f"{page}/closure", closure).status_code == 302
-    assert post_form(open_care, f"{page}/closure", f"{page}/handover", {"confirm": "y"}).status_code == 302
+    # Sent while the signal is unhandled: with a reason; then the signal is acknowledged with a note.
     assert post_form(open_care, f"{page}/closure", f"{page}/handover",
-                     {"note": SECRETS["correction_note"]}).status_code == 302
+                     {"confirm": "y", "signals_reason": SECRETS["signals_reason"]}).status_code == 302
+    assert post_form(open_care, f"{page}/closure", f"{page}/handover", {
+        "note": SECRETS["correction_note"], "signals_reason": SECRETS["signals_reason"]}).status_code == 302
+    signal_id = db.session.scalar(select(SafetySignal.id))
+    db.session.remove()
+    assert post_form(open_care, page, f"{page}/signals/{signal_id}/acknowledge",
+                     {"note": SECRETS["signal_note"]}).status_code == 302
     # Two-factor sign-in is another piece of work; its secret is a plain string to it.
     with app.app_context():
         db.session.get(User, therapist.id).totp_secret = SECRETS["totp_secret"]
