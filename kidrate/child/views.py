@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup, escape
 from sqlalchemy import and_, or_, select
@@ -22,7 +22,8 @@ from kidrate.languages.i18n import (
 from kidrate.languages.recordings import message_key
 from kidrate.models import ChildLink, Problem, Rating, Recording, Submission, utcnow
 from kidrate.protection.access import current_staff_session, public
-from kidrate.red_thread import links
+from kidrate.protection.crypto import known_keys
+from kidrate.red_thread import links, tablet
 from kidrate.red_thread.cases import child_problems
 from kidrate.red_thread.rating_summary import refresh_rating_summary
 from kidrate.red_thread.scale import (
@@ -121,9 +122,15 @@ def _give_back():
     unlocks it from there. A reload shows the same page."""
     link = _handed_over()
     answered = link is not None and link.used_at is not None
+    again = None
     if link is not None:
         set_page_locale(_language_for(link))
-    return render_template("child/thanks.html", handed_over=True, answered=answered)
+        # Not sent yet (a reload half-way): the questions can start again on this device.
+        opened = links.open_sealed_token(known_keys(), session.get(tablet.HAND_OVER_SEALED), link,
+                                         session_id=current_staff_session().id)
+        if opened is not None and links.usable(link):
+            again = url_for("child.questions", token=opened[0], lang=_language_for(link))
+    return render_template("child/thanks.html", handed_over=True, answered=answered, again_url=again)
 
 
 def child_error_page(code: int):

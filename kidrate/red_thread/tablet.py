@@ -20,6 +20,9 @@ HAND_OVER_LINK_DAYS = 1
 # Staff endpoints that still answer while the session is locked: the unlock form itself, and the
 # installable app's manifest and service worker (no content).
 OPEN_WHILE_LOCKED = frozenset({"staff.unlock", "staff.manifest", "staff.service_worker"})
+# In the locked session's cookie: the hand-over's token, sealed for that session (links.seal_token), so
+# that after a reload half-way the child's pages can start the questions again on this device.
+HAND_OVER_SEALED = "hand_over_sealed"  # a cookie key, not a secret
 
 
 def open_while_locked(endpoint: str | None) -> bool:

@@ -36,6 +36,7 @@ from kidrate.protection.access import (
     sign_out_session,
 )
 from kidrate.protection.accounts import check_password
+from kidrate.protection.crypto import current_keyring
 from kidrate.red_thread import cases as case_rules
 from kidrate.red_thread import links, tablet
 from kidrate.staff import bp
@@ -99,10 +100,13 @@ def hand_over(case_id: int, kind: str):
     db.session.flush()
     audit("hand_over_device", case_id=case.id, target=f"{kind}:link:{link.id}")
     # A new, locked session: a copy of the cookie taken before the hand-over reaches nothing.
-    restart_session(g.user, "hand_over", locked=True, hand_over_link_id=link.id)
+    locked = restart_session(g.user, "hand_over", locked=True, hand_over_link_id=link.id)
     db.session.commit()
     session.pop("unlock_failures", None)
-    # The token is in this one redirect, to this device, and nowhere else.
+    session.pop("shown_links", None)  # sealed for the session that just ended: of no use any more
+    session[tablet.HAND_OVER_SEALED] = links.seal_token(current_keyring().current, token, link_id=link.id,
+                                                    session_id=locked.id, until=link.expires_at)
+    # The token is in this one redirect, to this device, and sealed in its cookie; nowhere else.
     return redirect(url_for("child.questions", token=token), code=303)
 
 

@@ -254,8 +254,18 @@ def test_a_reload_half_way_on_a_handed_over_device_asks_to_give_it_back(app, cas
     page = client.get(f"/staff/cases/{case.id}")
     client.post(f"/staff/cases/{case.id}/rounds/start/hand-over", data={"csrf_token": csrf_token(page.text)})
     halfway = client.get("/r/open?lang=en")
-    assert "Give it back to the adult" in halfway.text and "open your link" not in halfway.text
-    assert "Thank you" not in halfway.text
+    assert "open your link" not in halfway.text and "Thank you" not in halfway.text
+    # The questions can start again here, with the hand-over's own link (sealed for this locked session).
+    (link,) = all_links()
+    again = re.search(r'<a class="button" href="/r/([A-Za-z0-9_-]{32})\?lang=en">', halfway.text)
+    assert again and links.hash_token(again.group(1)) == link.token_hash
+    assert client.get(f"/r/{again.group(1)}").status_code == 200
+
+    # Unlocked, the session ends, and with it the link and the way back in.
+    page = client.get("/staff/")
+    client.post("/staff/unlock", data={"csrf_token": csrf_token(page.text), "password": Factory.PASSWORD})
+    after = client.get("/r/open?lang=en")
+    assert 'class="button"' not in after.text and "open your link again" in after.text
 
 
 def test_how_an_answered_round_was_answered_is_asked_at_the_top_until_recorded(app, make, case):
