@@ -26,6 +26,7 @@ LABEL_W = 300
 BAR_H = 20
 GAP = 8
 TOP = 12
+LABEL_LINE = 14  # the slope chart's labels: 12 px text, a line apart
 BLUE, ORANGE = COLOURS[:2]  # the handover chart's palette, safe for colour blindness
 
 
@@ -75,7 +76,7 @@ def bar_chart(title: str, description: str, items: Sequence[tuple[str, object]])
     for i, ((label, raw), value) in enumerate(zip(items, values, strict=True)):
         y = TOP + i * (BAR_H + GAP)
         parts.append(f'<text x="{LABEL_W - 8}" y="{y + BAR_H * 0.7:.1f}" text-anchor="end" font-size="13">'
-                     f"{escape(_clip(label))}</text>")
+                     f"{escape(_clip(label, 40))}</text>")
         text_x = LABEL_W + 4
         if value is not None and value > 0:
             w = plot * value / top
@@ -98,12 +99,19 @@ def slope_chart(title: str, description: str, labels: tuple[str, str],
         return Chart(title, description, None, _why_empty([v for _, s, e in items for v in (s, e)]))
     step = 22
     plot_top, plot_bottom = 40, 40 + step * 9
-    left_x, right_x = 200, 440
+    # Room on the right for a label and both values ("Relationsproblem i famil… 4 → 5.5") inside the image.
+    left_x, right_x = 110, 320
     height = plot_bottom + 40
 
     def y(v: float) -> float:
         return plot_bottom - (v - 1) * step
 
+    # Labels beside the closure points, top to bottom, each at least a line below the one above.
+    label_y: dict[int, float] = {}
+    below = float("-inf")
+    for i in sorted(range(len(shown)), key=lambda i: y(shown[i][2])):
+        below = label_y[i] = max(y(shown[i][2]) + 4, below + LABEL_LINE)
+    height = max(height, int(below) + 12)
     parts = _open_svg(height, title, description)
     for v in range(1, 11):
         parts.append(f'<line x1="{left_x}" x2="{right_x}" y1="{y(v)}" y2="{y(v)}" stroke="#ddd"/>')
@@ -112,14 +120,14 @@ def slope_chart(title: str, description: str, labels: tuple[str, str],
                  f"{escape(labels[0])}</text>")
     parts.append(f'<text x="{right_x}" y="{plot_top - 16}" text-anchor="middle" font-size="13">'
                  f"{escape(labels[1])}</text>")
-    for label, s, e in shown:
+    for i, (label, s, e) in enumerate(shown):
         colour = BLUE if e >= s else ORANGE
         dash = "" if e >= s else ' stroke-dasharray="6 3"'
         parts.append(f'<line x1="{left_x}" x2="{right_x}" y1="{y(s):.1f}" y2="{y(e):.1f}" stroke="{colour}"'
                      f' stroke-width="2"{dash}/>')
         parts.append(f'<circle cx="{left_x}" cy="{y(s):.1f}" r="4" fill="{colour}"/>')
         parts.append(f'<circle cx="{right_x}" cy="{y(e):.1f}" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{right_x + 10}" y="{y(e) + 4:.1f}" font-size="12">'
-                     f"{escape(_clip(label, 26))} {escape(format_value(s))} → {escape(format_value(e))}</text>")
+        parts.append(f'<text x="{right_x + 10}" y="{label_y[i]:.1f}" font-size="12">'
+                     f"{escape(_clip(label, 34))} {escape(format_value(s))} → {escape(format_value(e))}</text>")
     parts.append("</svg>")
     return Chart(title, description, Markup("".join(parts)))  # noqa: S704  (every interpolated text is escaped above)
