@@ -1,10 +1,12 @@
 """Staff pages in Chromium: the group report and the case list on a 320 px wide screen (tables scroll in
 their own box, which the keyboard reaches; nothing else scrolls sideways), the sign-in page's language
-choice, and an admin editing a staff member. Screenshots go to /tmp/shots/D/."""
+choice, and an admin editing a staff member. Screenshots in KIDRATE_SHOTS (a temporary folder by default)."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from ..factories import Factory
 from ..statistics.test_report import world  # noqa: F401  (the report's closed cases, small counts among them)
 from .conftest import AXE_OPTIONS, assert_accessible
 
-SHOTS = Path("/tmp/shots/D")
+SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 NARROW = {"width": 320, "height": 640}
 LAPTOP = {"width": 1366, "height": 768}
 
