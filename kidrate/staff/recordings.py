@@ -196,13 +196,17 @@ def _locale_or_404(locale: str) -> str:
 EXAMPLE_NUMBER, EXAMPLE_TOTAL, EXAMPLE_LINK_DAYS = 2, 4, 14
 
 
+# Messages of the child's catalogue, looked up in it (held in names, so the staff catalogue does not take them).
+STEP_MSGID, ANSWER_MSGID = "%(number)s of %(total)s", "Good"
+
+
 def _examples(translations, locale: str) -> dict[str, str]:
     numbers = {"number": str(EXAMPLE_NUMBER), "total": str(EXAMPLE_TOTAL)}
     return {
         **numbers,
         "date": numeric_date(date.today() + timedelta(days=EXAMPLE_LINK_DAYS), locale),
-        "step": as_heard(translations.ugettext("%(number)s of %(total)s"), numbers),
-        "answer": translations.ugettext("Good"),
+        "step": as_heard(translations.ugettext(STEP_MSGID), numbers),
+        "answer": translations.ugettext(ANSWER_MSGID),
         "name": language_name(locale),
     }
 
