@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
+from flask_babel import ngettext
 
 from kidrate.vocab import ROUND_KINDS
 
@@ -96,7 +96,7 @@ def _filters(described: str, names: Names) -> str | None:
         elif key == "page" and value.isdigit():
             parts.append(str(_l("page %(page)s", page=value)))
         elif key == "n" and value.isdigit():
-            parts.append(str(lazy_ngettext("%(num)s event", "%(num)s events", int(value))))
+            parts.append(str(ngettext("%(num)s event", "%(num)s events", int(value))))
         elif key in _FILTERS and value:
             parts.append(str(_FILTERS[key] % {"value": value}))
         else:
@@ -121,7 +121,7 @@ def target_words(target: str | None, action: str = "", names: Names | None = Non
     if m := re.fullmatch(rf"unit:{_INT}", target):
         return _unit(names, int(m[1]))
     if m := re.fullmatch(rf"unit:{_INT}:{_INT}", target):  # an SU-X import: the unit and the rows taken in
-        return str(lazy_ngettext("%(unit)s, %(num)s row imported", "%(unit)s, %(num)s rows imported",
+        return str(ngettext("%(unit)s, %(num)s row imported", "%(unit)s, %(num)s rows imported",
                                  int(m[2]), unit=_unit(names, int(m[1]))))
     if m := re.fullmatch(rf"problem:{_INT}", target):
         return str(_l("Problem no. %(id)s", id=m[1]))
@@ -141,13 +141,13 @@ def target_words(target: str | None, action: str = "", names: Names | None = Non
     if m := re.fullmatch(rf"signal:{_INT}", target):
         return str(_l("Safety signal no. %(id)s", id=m[1]))
     if m := re.fullmatch(rf"minutes:{_INT}", target):
-        return str(lazy_ngettext("Locked for %(num)s minute", "Locked for %(num)s minutes", int(m[1])))
+        return str(ngettext("Locked for %(num)s minute", "Locked for %(num)s minutes", int(m[1])))
     if m := re.fullmatch(rf"message:([0-9a-f]{{6,64}}):{_LANG}", target):
         return str(_l("A fixed text of the child's pages, %(language)s", language=names.language(m[2])))
     if m := re.fullmatch(rf"(messages|child):{_LANG}", target):
         return str(_l("%(catalogue)s, %(language)s", catalogue=_CATALOGUES[m[1]], language=names.language(m[2])))
     if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})?\.\.(\d{4}-\d{2}-\d{2})?:(\d+)", target):  # an SU-X export
-        return str(lazy_ngettext("Closed %(first)s – %(last)s, %(num)s case",
+        return str(ngettext("Closed %(first)s – %(last)s, %(num)s case",
                                  "Closed %(first)s – %(last)s, %(num)s cases", int(m[3]),
                                  first=m[1] or "…", last=m[2] or "…"))
 
@@ -158,12 +158,12 @@ def target_words(target: str | None, action: str = "", names: Names | None = Non
     if action in ("download_assignment", "download_report") and target in _FILE_KINDS:
         return _FILE_KINDS[target]
     if action == "search_case_ref" and target.isdigit():
-        return str(lazy_ngettext("%(num)s case found", "%(num)s cases found", int(target)))
+        return str(ngettext("%(num)s case found", "%(num)s cases found", int(target)))
     if action == "rotate_key" and (m := re.fullmatch(r"(\d+) values", target)):
-        return str(lazy_ngettext("%(num)s value encrypted again", "%(num)s values encrypted again", int(m[1])))
+        return str(ngettext("%(num)s value encrypted again", "%(num)s values encrypted again", int(m[1])))
     if action == "purge" and (m := re.fullmatch(r"(\d+) cases, (\d+) audit events", target)):
-        return str(_l("%(cases)s, %(events)s", cases=lazy_ngettext("%(num)s case", "%(num)s cases", int(m[1])),
-                      events=lazy_ngettext("%(num)s audit event", "%(num)s audit events", int(m[2]))))
+        return str(_l("%(cases)s, %(events)s", cases=ngettext("%(num)s case", "%(num)s cases", int(m[1])),
+                      events=ngettext("%(num)s audit event", "%(num)s audit events", int(m[2]))))
     if action in ("view_audit", "export_audit") and (described := _filters(target, names)) is not None:
         return described
     return target
