@@ -67,6 +67,7 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "view_case": _l("Case viewed"),
         "view_timeline": _l("Earlier intervention viewed"),
         "add_problem": _l("Problem added"),
+        "edit_problem": _l("Problem edited before hand-over"),
         "delete_problem": _l("Problem removed"),
         "set_goal": _l("Goal set"),
         "translate_problem": _l("Child's words translated"),
@@ -75,6 +76,9 @@ ACTION_GROUPS: tuple[tuple[object, dict[str, object]], ...] = (
         "play_recording": _l("Recording of the child's words played"),
         "delete_recording": _l("Recording of the child's words removed"),
         "assign_case": _l("Assignment handed over to open care"),
+        "amend_words": _l("Amendment: the problem's words corrected"),
+        "withdraw_problem": _l("Amendment: problem withdrawn"),
+        "amend_add_problem": _l("Amendment: problem added after hand-over"),
         "download_assignment": _l("Assignment downloaded"),
     }),
     (_l("The child's rounds and links"), {

@@ -231,7 +231,7 @@ def case_assign(case_id: int):
     if not form.validate():
         return _render_case(case, assign_form=form, status=400)
     therapist = therapists[form.therapist.data]
-    audit("view_case", case_id=case.id, target="assignment:preview")
+    audit("view_case", case_id=case.id, target="assignment")
     db.session.commit()
     return render_template("staff/assign_confirm.html", case=case, therapist=therapist, blockers=_blockers(case),
                            doc=compile_assignment(case, therapist=therapist), confirm_form=AssignForm())

@@ -61,7 +61,8 @@ def closure_edit(case_id: int):
     case = _closable_case(case_id)
     if (refused := refuse_if_purged(case)) is not None:
         return refused
-    problems = list(case.problems)
+    # A problem withdrawn after hand-over is not accounted for at closure (the handover lists it as withdrawn).
+    problems = [p for p in case.problems if p.withdrawn_at is None]
     unhandled = signal_rules.open_signals(db.session, case)
     form = closure_form_for(problems, unhandled, data=_closure_data(case) if request.method == "GET" else None)
     if form.validate_on_submit():
