@@ -74,7 +74,8 @@ def closure_edit(case_id: int):
             flash(ngettext("%(num)s safety signal is acknowledged, with what was done.",
                            "%(num)s safety signals are acknowledged, with what was done.", handled), "info")
         flash(_("The closure is saved. Check the handover below: it is shown exactly as it will be sent."), "info")
-        return redirect(url_for("staff.closure_preview", case_id=case.id))
+        # An explicit fragment: a browser would otherwise keep the form's (#met-alone, say) on the new page.
+        return redirect(url_for("staff.closure_preview", case_id=case.id, _anchor="check"))
     if request.method == "GET":
         # The closure page shows the case's content (the child's words and ratings): a read, as the case page.
         audit("view_closure", case_id=case.id)

@@ -143,7 +143,7 @@ def test_the_closure_form_records_meeting_alone_and_what_was_done_about_the_sign
     sid = _signal_id(world)
     response = post_form(t, url, url, _closure(world, met_alone="yes", **{f"signal_{sid}": NOTE}))
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/staff/cases/{world['case_id']}/closure/preview")
+    assert response.headers["Location"].endswith(f"/staff/cases/{world['case_id']}/closure/preview#check")
     db.session.remove()
     case = db.session.get(Case, world["case_id"])
     assert case.met_child_alone is True and case.closure is not None

@@ -94,7 +94,7 @@ def test_assignment_to_handover_and_back(app, make):
     closure[f"signal_{signal_id}"] = "Pratade med barnet enskilt och med socialsekreteraren."
     r = post_form(open_care, f"{page}/closure", f"{page}/closure", closure)
     assert r.status_code == 302, r.text
-    assert r.headers["Location"].endswith(f"{page}/closure/preview")
+    assert r.headers["Location"].endswith(f"{page}/closure/preview#check")
     r = post_form(open_care, f"{page}/closure/preview", f"{page}/handover", {"confirm": "y"})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"{page}/handovers/1")
 
