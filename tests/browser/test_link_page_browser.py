@@ -147,6 +147,10 @@ def test_the_link_and_the_confirmation_without_javascript(laptop_without_js, cas
     assert CHILD_LINK.search(box.input_value())
     assert not page.locator("button[data-copy='child-link']").is_visible()  # no script, no copy button
     shot(page, "link-page-without-js")
+    # The section menu opens its closed section without a script too.
+    page.goto(f"/staff/cases/{case_id}")
+    page.locator("nav.case-sections a[href='#rounds']").click()
+    page.locator("#round-start").wait_for(state="visible")
     page.goto(f"/staff/cases/{case_id}")
     page.locator("#next form[action$='/rounds/start/links'] button[type=submit]").click()
     page.locator("main form button.danger").click()
