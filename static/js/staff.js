@@ -38,3 +38,18 @@
     });
   });
 })();
+
+/* Forms sent once (handing the assignment over): a second click while the first is on its way does
+   nothing. The server refuses a second hand-over anyway; this spares the person a confusing answer. */
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-once]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sent")) {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "1");
+    });
+  });
+})();

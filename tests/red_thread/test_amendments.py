@@ -210,11 +210,13 @@ def test_a_correction_in_the_wrong_script_is_questioned(app, case_id):
 def test_a_problem_added_after_hand_over_needs_a_reason_and_is_an_amendment(app, case_id):
     social = signed_in(app, "sw")
     page = f"/staff/cases/{case_id}"
-    assert "Add a problem after hand-over" in social.get(page).text
+    folded = social.get(page).text
+    assert '<details class="card" id="add-problem">' in folded and "Add a problem after hand-over" in folded
     data = {"source": "child", "words": "Jag är rädd på natten.", "words_language": "sv", "category": "other",
             "category_text": "Rädsla", "goal": "Sova lugnt."}
     response = post_form(social, page, f"{page}/problems", data)
     assert response.status_code == 400 and "Why is it added now?" in response.text
+    assert '<details class="card" id="add-problem" open>' in response.text  # the error is in sight
     assert "Jag är rädd på natten." not in problem_ids(case_id)
     assert post_form(social, page, f"{page}/problems", {**data, "reason": "Barnet berättade för skolan."}
                      ).status_code == 302
