@@ -167,7 +167,8 @@ def test_the_confirmation_works_without_any_script(app, case):
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.group(2)).group(1)
     fields["csrf_token"] = csrf
     assert fields["confirm"] == "yes"
-    # The language can be changed here (a new link is often wanted in another language); the one asked for first is chosen.
+    # The language can be changed here (a new link is often wanted in another language); the one asked
+    # for first is chosen.
     assert re.search(r'<option selected value="sv">|<option value="sv" selected>', form.group(2))
     fields["language"] = "en"
     assert client.post(form.group(1), data=fields).status_code == 303
