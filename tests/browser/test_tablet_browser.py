@@ -108,6 +108,7 @@ def test_back_after_hand_over_never_shows_the_staff_case_page(tablet, case_id, a
         shows_no_staff_page(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "tablet-give-back.png"))
+        assert_accessible(axe, page, "give-back page", every_rule=True)
         page.reload()
     # From there, the adult's way to the lock.
     page.locator("main a[href='/staff/']").tap()
@@ -133,7 +134,7 @@ def test_back_after_hand_over_never_shows_the_staff_case_page(tablet, case_id, a
     assert REF in page.content()
 
 
-def test_a_reload_half_way_asks_to_give_the_device_back(tablet, case_id):
+def test_a_reload_half_way_asks_to_give_the_device_back(tablet, case_id, axe):
     page = tablet.new_page()
     sign_in(page)
     page.goto(f"/staff/cases/{case_id}")
@@ -147,6 +148,7 @@ def test_a_reload_half_way_asks_to_give_the_device_back(tablet, case_id):
     shows_no_staff_page(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "tablet-reload-half-way.png"))
+    assert_accessible(axe, page, "start-again page", every_rule=True)
     # The child starts again on the same device, without the adult.
     page.locator("main a.button").tap()
     page.locator("fieldset.step:visible input[name^='answer-']").first.wait_for(state="visible")
