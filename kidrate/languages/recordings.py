@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -37,6 +37,22 @@ def as_heard(text: str, examples: Mapping[str, str]) -> str:
         return examples.get(match.group(1), "…")
 
     return PLACEHOLDER.sub(fill, text)
+
+
+# The child's templates mark each text that Listen can play with say("…") (kidrate/child/views.py `say`).
+SAID = re.compile(r"""\bsay\(\s*"((?:[^"\\]|\\.)*)"\s*\)""")
+
+
+def said_texts(sources: Iterable[str]) -> list[str]:
+    """The texts the child's page can play, in the order they come in the given template sources (the
+    page's order), each once."""
+    found: list[str] = []
+    for source in sources:
+        for match in SAID.finditer(source):
+            text = match.group(1).replace('\\"', '"').replace("\\\\", "\\")
+            if text not in found:
+                found.append(text)
+    return found
 
 
 def message_key(msgid: str) -> str:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations
-from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from kidrate.extensions import db
 from kidrate.languages import catalogues
 from kidrate.languages.i18n import available_child_locales, child_domain, language_label, language_name
 from kidrate.languages.link_message import numeric_date
-from kidrate.languages.recordings import MAX_BYTES, as_heard, audio_mime, check_audio, message_key
+from kidrate.languages.recordings import MAX_BYTES, as_heard, audio_mime, check_audio, message_key, said_texts
 from kidrate.models import Case, Recording, utcnow
 from kidrate.protection.access import allow, audit, case_or_404
 from kidrate.red_thread.cases import child_problems
@@ -184,6 +184,7 @@ class FixedText:
     translated: str | None  # the text in the recording's language, placeholders and all; None: not translated
     heard: str | None = None  # the same as it will be heard, with an example in each placeholder
     gloss: str | None = None  # what it says, in the reader's (staff) language, where that is another
+    played: bool = False  # the child's page plays it when the child taps Listen
 
 
 def _locale_or_404(locale: str) -> str:
@@ -241,6 +242,7 @@ def fixed_texts(locale: str) -> list[FixedText]:
     glossing = reader != locale
     read = _child_translations(reader) if glossing else spoken
     examples, reader_examples = _examples(spoken, locale), _examples(read, reader)
+    played = {text: i for i, text in enumerate(played_texts())}
     texts = []
     for msgid in catalogues.template_ids("child"):
         source = msgid[0] if isinstance(msgid, tuple) else msgid
@@ -249,8 +251,19 @@ def fixed_texts(locale: str) -> list[FixedText]:
         texts.append(FixedText(
             message_key(source), source, said if is_translated else None,
             heard=as_heard(said, examples) if is_translated else None,
-            gloss=as_heard(_say(read, msgid), reader_examples) if glossing else None))
-    return texts
+            gloss=as_heard(_say(read, msgid), reader_examples) if glossing else None,
+            played=source in played))
+    # What Listen plays first, in the page's order; then the rest, as the catalogue lists them.
+    return sorted(texts, key=lambda t: (0, played[t.msgid]) if t.played else (1, 0))
+
+
+def played_texts() -> list[str]:
+    """The texts the child's page plays on Listen: said with say() in the child's templates, the
+    questions page first (its order is the page's), then the templates it uses."""
+    env = current_app.jinja_env
+    names = sorted(env.list_templates(filter_func=lambda name: name.startswith("child/")),
+                   key=lambda name: (name != "child/questions.html", name))
+    return said_texts(env.loader.get_source(env, name)[0] for name in names)
 
 
 NULL = NullTranslations()

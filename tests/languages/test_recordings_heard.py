@@ -3,7 +3,7 @@ placeholder), glossed in the reader's language, in the organisation's own words 
 
 from __future__ import annotations
 
-from kidrate.languages.recordings import as_heard, message_key
+from kidrate.languages.recordings import as_heard, message_key, said_texts
 from tests.conftest import sign_in
 
 from .test_languages import po_bytes, upload
@@ -57,3 +57,22 @@ def test_the_organisations_own_catalogue_is_what_is_heard(app, make):
     other = app.test_client()
     sign_in(other, outsider.username)
     assert own not in other.get("/staff/admin/recordings/so").text
+
+
+def test_said_texts_in_the_order_of_the_sources():
+    sources = ['{{ say("Hi") }} {{ _("Not said") }} {{ say( "It\'s \\"fine\\"" ) }} {{ say("Hi") }} {{ unsay("x") }}',
+               '{{ say("Good") }}']
+    assert said_texts(sources) == ["Hi", 'It\'s "fine"', "Good"]
+
+
+def test_what_listen_plays_comes_first_in_the_pages_order(app, make):
+    client = _admin(app, make, "en")
+    page = client.get("/staff/admin/recordings/en").text
+    played, other = page.split('id="played"')[1].split('id="other-texts"')
+    order = [text for text in ("Hi! How are things for you now?", "How is it now with:", "Good")
+             if text in played]
+    assert order == ["Hi! How are things for you now?", "How is it now with:", "Good"]
+    assert played.index(order[0]) < played.index(order[1]) < played.index(order[2])
+    assert "2 of 4" in other and "2 of 4" not in played
+    # Every text is still there to record, once.
+    assert page.count('<tr id="m-') == len(set(page.split('<tr id="m-')[1:]))
