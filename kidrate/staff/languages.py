@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -117,6 +119,16 @@ def added_text_translate(case_id: int, kind: str):
     if case.handovers:
         flash(_("The handover already sent does not change: send a corrected version to pass it on."), "info")
     return redirect(url_for("staff.case_view", case_id=case.id, _anchor=anchor))
+
+
+@bp.app_template_global()
+def language_in_text(code: str) -> str:
+    """A language named inside a sentence in the reader's language, as that language writes it there
+    ("till svenska", "into Swedish"), where language_label's capitalised menu form would not fit."""
+    try:
+        return Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, LookupError):
+        return code
 
 
 @bp.app_template_global()

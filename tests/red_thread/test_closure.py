@@ -302,7 +302,7 @@ def test_staff_translate_what_the_child_added_and_the_handover_shows_it_after_th
         ("sv", ADDED_SV, True)]
     assert submission.added_text == ADDED  # the child's own words stay as written
     page = flat(t.get(case_url).text)
-    assert f"The child added: “{ADDED}” Staff translation into" in page and ADDED_SV in page
+    assert re.search(rf"The child added: “{ADDED}” Staff translation into Swedish: “{re.escape(ADDED_SV)}”", page), page
 
     url = f"{case_url}/closure"
     post_form(t, url, url, _closure(world, **{f"signal_{_signal_id(world)}": NOTE}))
@@ -312,8 +312,10 @@ def test_staff_translate_what_the_child_added_and_the_handover_shows_it_after_th
     view = _client(app, "sw").get(f"{case_url}/handovers/1").text
     text = flat(view)
     assert text.index(ADDED) < text.index(ADDED_SV)
-    assert re.search(rf"Start: “{ADDED}” Staff translation into [^:]+: “{re.escape(ADDED_SV)}”", text), text
-    assert re.search(r'<span class="translation" lang="sv">', view)
+    assert re.search(rf"Start: “{ADDED}” Staff translation into Swedish: “{re.escape(ADDED_SV)}”", text), text
+    # The translation is marked as Swedish where it stands; the reader's label around it is not.
+    assert re.search(rf'<span class="translation">[^<]*<bdi class="child-words translated" lang="sv" dir="auto">'
+                     rf"{re.escape(ADDED_SV)}</bdi>", view)
 
 
 def test_only_the_therapist_translates_and_only_words_the_child_added(app, world, make):
