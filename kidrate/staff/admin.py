@@ -89,11 +89,14 @@ def admin_user_new():
 
 
 def _active_admins_besides(user: User) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User)
+    # The other admins' rows stay locked to the end of the transaction (PostgreSQL), so that two admins
+    # taking the role from each other at the same moment cannot both succeed.
+    return len(db.session.scalars(
+        select(User.id)
         .where(User.organisation_id == g.user.organisation_id, User.role == "admin", User.active.is_(True),
                User.id != user.id)
-    )
+        .with_for_update()
+    ).all())
 
 
 def _open_cases_of_therapist(user: User) -> int:
