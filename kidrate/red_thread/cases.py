@@ -110,7 +110,10 @@ DUE_KINDS = (DUE_LINK, DUE_RECORD, DUE_CHECKS, DUE_FOLLOW_UP)
 
 
 def what_is_due(case: Case, due: NextDue, today: date | None = None) -> frozenset[str]:
-    """Which of DUE_KINDS a case has now (a closed case: only its open checks)."""
+    """Which of DUE_KINDS a case has now: work for the therapist, so nothing for a case not at open care
+    (a closed case's open checks are in its handover)."""
+    if case.status != "assigned":
+        return frozenset()
     today = today or date.today()
     findings = check_case(gather(case), today)
     found = set()
@@ -118,7 +121,7 @@ def what_is_due(case: Case, due: NextDue, today: date | None = None) -> frozense
         found.add(DUE_CHECKS)
     if any(f.fix == "round" for f in findings):
         found.add(DUE_RECORD)
-    if case.status == "assigned" and due.round_kind is not None and due.live_link is None:
+    if due.round_kind is not None and due.live_link is None:
         found.add(DUE_LINK)
     if due.follow_up_overdue:
         found.add(DUE_FOLLOW_UP)

@@ -83,6 +83,10 @@ def test_therapist_filters_by_what_is_due(app, make, client):
     # No start rating yet: every case has a round to record and an open check.
     assert _refs(client.get("/staff/cases?due=record").text, refs) == set(refs)
     assert _refs(client.get("/staff/cases?due=checks&status=closed").text, refs) == set()
+    with app.app_context():
+        db.session.get(Case, late.id).status = "closed"
+        db.session.commit()
+    assert _refs(client.get("/staff/cases?due=checks").text, refs) == {"FRESH-1", "LINKED-1"}
     assert "3 cases match" not in client.get("/staff/cases").text
     assert "1 case matches" in client.get("/staff/cases?due=link").text
 
