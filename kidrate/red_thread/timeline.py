@@ -139,7 +139,9 @@ def episode(case_id: int, documents: Sequence[Mapping]) -> Episode | None:
     latest = documents[-1]
     case = _dict(latest.get("case"))
     closure = _dict(latest.get("closure"))
-    problems = tuple(p for p in (_problem(_dict(e)) for e in latest.get("child_problems") or ()) if p)
+    # A problem withdrawn after hand-over was not part of the intervention: not on the timeline.
+    problems = tuple(p for p in (_problem(_dict(e)) for e in latest.get("child_problems") or ()
+                                 if not _dict(e).get("withdrawn_at")) if p)
     added = tuple(
         (w["round"], w["text"]) for w in (_dict(x) for x in latest.get("child_added_words") or ())
         if _text(w.get("round")) and _text(w.get("text"))

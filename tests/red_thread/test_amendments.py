@@ -353,3 +353,15 @@ def test_refusal():
     assert amendments.refusal(C("assigned")) is None
     assert amendments.refusal(C("closed")) == amendments.CLOSED
     assert amendments.refusal(C("closed", purged_at=utcnow())) == amendments.PURGED
+
+
+def test_a_withdrawn_problem_is_not_on_a_returning_childs_timeline():
+    from kidrate.red_thread.timeline import episode
+
+    rated = {"status": "rated", "value": 4}
+    document = {"schema": "kidrate.handover/1", "version": 1, "case": {"case_ref": "BOU-1"}, "closure": {},
+                "child_problems": [
+                    {"id": 1, "words": "Pappa slår mig.", "ratings": {"start": rated}},
+                    {"id": 2, "words": "test annan", "withdrawn_at": "2026-01-05T10:00:00", "ratings": {}},
+                ]}
+    assert [p.words for p in episode(1, [document]).problems] == ["Pappa slår mig."]
