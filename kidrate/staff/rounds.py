@@ -152,6 +152,8 @@ def signal_acknowledge(case_id: int, signal_id: int):
         audit("acknowledge_signal", case_id=case.id, target=f"signal:{signal.id}")
         db.session.commit()
         flash(_("The signal is acknowledged, with what was done."), "info")
+        if case.handovers:
+            flash(_("The handover already sent does not change: send a corrected version to pass it on."), "info")
     else:
         flash(_("This signal was already acknowledged."), "info")
     return redirect(url_for("staff.case_view", case_id=case.id, _anchor="signals"))
