@@ -97,13 +97,13 @@ def problem_add(case_id: int):
     form = _problem_form(ProblemAddedForm if amending else ProblemForm)
     if not social_worker:
         form.source.data = "child"
-    if not form.validate_on_submit():
-        return _render_case(case, problem_form=form, status=400)
+    valid = form.validate_on_submit()
     is_child = form.source.data == "child"
-    words = form.words.data.strip()
+    words = (form.words.data or "").strip()
     language = form.words_language.data if is_child else None
+    # Said together with any other message, so that everything is put right in one go.
     warning = script_warning(words, language, form.script_confirmed.data) if is_child else None
-    if warning:
+    if not valid or warning:
         return _render_case(case, problem_form=form, script_warning=warning, status=400)
     problem = Problem(
         source=form.source.data,
@@ -147,29 +147,28 @@ def problem_edit(case_id: int, problem_id: int):
         db.session.commit()
         return render_template("staff/problem_edit.html", case=case, problem=problem, form=form)
     form = _problem_form()
-    warning = None
-    if form.validate_on_submit():
-        is_child = form.source.data == "child"
-        words = form.words.data.strip()
-        language = form.words_language.data if is_child else None
-        warning = script_warning(words, language, form.script_confirmed.data) if is_child else None
-        if not warning:
-            if words != problem.words:
-                # Translations and recordings were of the earlier words: never show or play them as these.
-                problem.translations.clear()
-                problem.recordings.clear()
-            goal = (form.goal.data or "").strip() or None
-            problem.source = form.source.data
-            problem.words = words
-            problem.words_language = language
-            problem.category = form.category.data
-            problem.category_text = (form.category_text.data or "").strip() or None
-            problem.goal = goal
-            problem.goal_with_child = bool(is_child and form.goal_with_child.data and not goal)
-            audit("edit_problem", case_id=case.id, target=f"problem:{problem.id}")
-            db.session.commit()
-            flash(_("The problem is saved."), "info")
-            return redirect(url_for("staff.case_view", case_id=case.id, _anchor=f"problem-{problem.id}"))
+    valid = form.validate_on_submit()
+    is_child = form.source.data == "child"
+    words = (form.words.data or "").strip()
+    language = form.words_language.data if is_child else None
+    warning = script_warning(words, language, form.script_confirmed.data) if is_child else None
+    if valid and not warning:
+        if words != problem.words:
+            # Translations and recordings were of the earlier words: never show or play them as these.
+            problem.translations.clear()
+            problem.recordings.clear()
+        goal = (form.goal.data or "").strip() or None
+        problem.source = form.source.data
+        problem.words = words
+        problem.words_language = language
+        problem.category = form.category.data
+        problem.category_text = (form.category_text.data or "").strip() or None
+        problem.goal = goal
+        problem.goal_with_child = bool(is_child and form.goal_with_child.data and not goal)
+        audit("edit_problem", case_id=case.id, target=f"problem:{problem.id}")
+        db.session.commit()
+        flash(_("The problem is saved."), "info")
+        return redirect(url_for("staff.case_view", case_id=case.id, _anchor=f"problem-{problem.id}"))
     return render_template("staff/problem_edit.html", case=case, problem=problem, form=form,
                            script_warning=warning), 400
 
@@ -281,22 +280,22 @@ def problem_correct(case_id: int, problem_id: int):
         form = CorrectWordsForm()
     form.words_language.choices = _language_choices()
     warning = None
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST":
         language = form.words_language.data if is_child else None
         warning = script_warning(form.words.data, language, form.script_confirmed.data) if is_child else None
-        if not warning:
-            had_translations = bool(problem.translations or problem.recordings)
-            result = amendments.correct_words(problem, form.words.data, language, form.reason.data, g.user)
-            if isinstance(result, str):
-                return _refused(case, result, f"problem-{problem.id}")
-            db.session.flush()
-            audit("amend_words", case_id=case.id, target=f"problem:{problem.id}")
-            db.session.commit()
-            flash(_("The words are corrected, as an amendment both sides see."), "info")
-            if had_translations and result.words_before != result.words_after:
-                flash(_("The translations and recordings of the earlier words were removed: add them again for "
-                        "the corrected words."), "info")
-            return redirect(url_for("staff.case_view", case_id=case.id, _anchor="amendments"))
+    if request.method == "POST" and form.validate_on_submit() and not warning:
+        had_translations = bool(problem.translations or problem.recordings)
+        result = amendments.correct_words(problem, form.words.data, language, form.reason.data, g.user)
+        if isinstance(result, str):
+            return _refused(case, result, f"problem-{problem.id}")
+        db.session.flush()
+        audit("amend_words", case_id=case.id, target=f"problem:{problem.id}")
+        db.session.commit()
+        flash(_("The words are corrected, as an amendment both sides see."), "info")
+        if had_translations and result.words_before != result.words_after:
+            flash(_("The translations and recordings of the earlier words were removed: add them again for "
+                    "the corrected words."), "info")
+        return redirect(url_for("staff.case_view", case_id=case.id, _anchor="amendments"))
     if request.method == "GET":
         audit("view_case", case_id=case.id, target=f"problem:{problem.id}")
         db.session.commit()

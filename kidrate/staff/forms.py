@@ -137,7 +137,9 @@ class CaseForm(FlaskForm):
 class ProblemForm(FlaskForm):
     # Ids of their own: the case page also holds the translation form, whose fields share these names.
     source = SelectField(choices=[("child", "child"), ("investigation", "investigation")])
-    words = TextAreaField(_l("The problem"), validators=[DataRequired(), Length(max=TEXT_MAX)], id="problem-words")
+    # dir="auto": words typed in Arabic, say, run right to left in the box as they will on the child's page.
+    words = TextAreaField(_l("The problem"), validators=[DataRequired(), Length(max=TEXT_MAX)], id="problem-words",
+                          render_kw={"dir": "auto"})
     words_language = SelectField(_l("Language of these words"), validators=[Optional()], id="problem-words-language")
     # Starts on "Choose…": a category forgotten must not be recorded as the first one (violence).
     category = SelectField(_l("Category (SU-X)"), choices=[("", _l("Choose…")), *choices(PROBLEM_CATEGORIES)],
@@ -172,7 +174,7 @@ class ProblemAddedForm(ProblemForm):
 
 class CorrectWordsForm(FlaskForm):
     words = TextAreaField(_l("The corrected words"), validators=[DataRequired(), Length(max=TEXT_MAX)],
-                          id="correct-words")
+                          id="correct-words", render_kw={"dir": "auto"})
     words_language = SelectField(_l("Language of these words"), validators=[Optional()], id="correct-words-language")
     reason = TextAreaField(_l("Why are the words corrected?"), validators=[DataRequired(), Length(max=TEXT_MAX)],
                            id="correct-reason")

@@ -308,3 +308,12 @@ def test_the_old_check_stays_for_a_goal_left_out_without_the_mark(make, people):
     db.session.commit()
     findings = check_case(gather(db.session.get(Case, case.id)), case.created_at.date())
     assert [f.code for f in findings] == [CHILD_PROBLEM_WITHOUT_GOAL]
+
+
+def test_the_script_warning_comes_with_the_other_messages_at_once(client, people, draft):
+    sign_in(client, "sw")
+    response = add(client, draft.id, words="أبي يصرخ علي", words_language="sv", category="")
+    assert response.status_code == 400
+    assert "Choose a category." in response.text and 'id="script-warning"' in response.text
+    assert 'dir="auto"' in re.search(r'<textarea[^>]*id="problem-words"[^>]*>', response.text).group(0)
+    assert problems_of(draft.id) == []
