@@ -168,3 +168,36 @@ def test_preview_confirm_send_once_and_a_correction_the_social_worker_is_pointed
     social.wait_for_url(re.compile(rf"{case_url}/handovers/2$"))
     assert "Rekommendationen förtydligad." in social.locator("main").inner_text()
     shot(social, "closure-7-version-2")
+
+
+def test_without_javascript_the_send_is_confirmed_by_the_box_and_a_signal_needs_a_reason(
+        case_to_close, browser, live_server):
+    world = case_to_close
+    case_url = f"/staff/cases/{world['case_id']}"
+    context = browser.new_context(viewport=LAPTOP, locale="sv-SE", base_url=live_server, java_script_enabled=False)
+    try:
+        care = context.new_page()
+        sign_in(care, "close-t")
+        care.goto(f"{case_url}/closure")
+        _fill_closure(care, world)  # the signal left without a note: sending then needs a reason
+        care.locator("main form button[type=submit]").click()
+        care.wait_for_url(re.compile(r"/closure/preview#check$"))
+        send = care.locator("section#send")
+        assert send.locator("textarea[name='signals_reason']").is_visible()
+        send.locator("button[type=submit]").click()
+        care.wait_for_load_state()
+        send = care.locator("section#send")
+        assert send.locator("p.error").count() == 2  # the reason and the confirmation, each beside its field
+        # The page has moved to the first field with a message, without a script.
+        assert send.locator("textarea[name='signals_reason']").evaluate("e => e === document.activeElement")
+        assert _handovers(world["case_id"]) == []
+        shot(care, "closure-8-no-js-refused")
+        send.locator("textarea[name='signals_reason']").fill("Socialsekreteraren är informerad per telefon.")
+        send.locator("input[name='confirm']").check()
+        send.locator("button[type=submit]").click()
+        care.wait_for_url(re.compile(rf"{case_url}/handovers/1$"))
+        (handover,) = _handovers(world["case_id"])
+        assert handover.document["unhandled_signals_reason"] == "Socialsekreteraren är informerad per telefon."
+        assert "Socialsekreteraren är informerad per telefon." in care.locator("section.signal-record").inner_text()
+    finally:
+        context.close()
