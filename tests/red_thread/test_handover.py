@@ -397,7 +397,9 @@ def test_the_handover_of_a_real_case_says_what_the_child_posted(app, make, clien
     assert second["ratings"]["closure"] == {"status": "rated", "value": 6}
     assert second["change_to_closure"] is None
     assert [p["id"] for p in doc["investigation_problems"]] == [investigation]
-    assert doc["child_added_words"] == [{"round": "start", "text": "Jag är rädd.", "language": "en", "translations": []}]
+    # The language of the child's page when they wrote it (the link's), and no staff translation yet.
+    assert doc["child_added_words"] == [{"round": "start", "text": "Jag är rädd.", "language": "en",
+                                         "translations": []}]
     assert doc["rounds"]["start"]["submitted_at"] and doc["rounds"]["closure"]["submitted_at"]
     assert doc["rounds"]["follow_up"]["submitted_at"] is None
     assert doc["case"]["therapist"] == therapist.display_name
