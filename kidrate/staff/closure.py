@@ -199,6 +199,7 @@ def handover_send(case_id: int):
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
+        flash(_("The handover is not sent. See the marked fields below."), "error")
         return _render_preview(case, form, status=400)
     latest = case.handovers[-1] if case.handovers else None
     if latest is not None and form.version.data is not None and form.version.data <= latest.version:

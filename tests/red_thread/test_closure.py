@@ -333,3 +333,15 @@ def test_only_the_therapist_translates_and_only_words_the_child_added(app, world
                   data={"language": "sv", "text": ADDED_SV}).status_code == 400  # no CSRF token
     assert db.session.get(Case, world["case_id"]).round("start").submission.translations == []
     assert db.session.scalar(select(User.id).where(User.username == "t"))
+
+
+def test_a_too_long_reason_or_a_forged_version_is_refused_with_a_message_and_nothing_sent(app, world):
+    t = _client(app, "t")
+    url = f"/staff/cases/{world['case_id']}/closure"
+    send = f"/staff/cases/{world['case_id']}/handover"
+    post_form(t, url, url, _closure(world))
+    for data in ({"confirm": "y", "signals_reason": "x" * 2001}, {"confirm": "y", "signals_reason": REASON,
+                                                                 "version": "not a number"}):
+        refused = post_form(t, f"{url}/preview", send, data)
+        assert refused.status_code == 400 and "The handover is not sent." in flat(refused.text)
+    assert _handovers() == [] and db.session.get(Case, world["case_id"]).status == "assigned"
