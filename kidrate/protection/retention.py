@@ -41,6 +41,7 @@ from kidrate.models import (
     SafetySignal,
     StaffSession,
     Submission,
+    SubmissionTranslation,
 )
 
 # Cases per round of statements: well inside every database's limit on bound parameters.
@@ -89,6 +90,9 @@ def _purge_cases(session: Session, ids: list[int], now: datetime) -> None:
     # Children before parents, so that foreign keys hold at every step on both databases.
     run(delete(SafetySignal).where(SafetySignal.case_id.in_(ids)), execution_options=NO_SYNC)
     run(delete(Rating).where(Rating.submission_id.in_(submissions)), execution_options=NO_SYNC)
+    # Staff translations of what the child added hold the child's words too.
+    run(delete(SubmissionTranslation).where(SubmissionTranslation.submission_id.in_(submissions)),
+        execution_options=NO_SYNC)
     run(delete(Submission).where(Submission.round_id.in_(rounds)), execution_options=NO_SYNC)
     run(delete(ChildLink).where(ChildLink.round_id.in_(rounds)), execution_options=NO_SYNC)
     run(delete(ProblemTranslation).where(ProblemTranslation.problem_id.in_(problems)), execution_options=NO_SYNC)
@@ -104,7 +108,8 @@ def _purge_cases(session: Session, ids: list[int], now: datetime) -> None:
         words="", words_language=None, category_text=None, goal=None, goal_attainment=None,
         worked_with_comment=None), execution_options=NO_SYNC)
     run(update(Closure).where(Closure.case_id.in_(ids)).values(
-        reason_text=None, concern_text=None, new_problems=None, recommendation=None, participation={}),
+        reason_text=None, concern_text=None, new_problems=None, recommendation=None, participation={},
+        unhandled_signals_reason=None),
         execution_options=NO_SYNC)
     run(update(Case).where(Case.id.in_(ids)).values(
         intervention_text=None, family_languages=[], scale_view=None, met_child_alone=None, purged_at=now),

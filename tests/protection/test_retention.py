@@ -28,6 +28,7 @@ from kidrate.models import (
     SafetySignal,
     StaffSession,
     Submission,
+    SubmissionTranslation,
     User,
     utcnow,
 )
@@ -93,13 +94,14 @@ def full_case(make, sw, t, ref: str, closed_at: datetime, *, start=(3, 4), closu
                              expires_at=NOW, revoked_at=NOW))
     db.session.flush()
     db.session.add(SafetySignal(case_id=case.id, submission_id=start_submission.id, problem_id=child[0].id,
-                                kind="low_violence", value=2))
+                                kind="low_violence", value=2, acknowledged_at=NOW, acknowledged_note=SECRET))
+    db.session.add(SubmissionTranslation(submission_id=start_submission.id, language="en", text=SECRET))
     refresh_rating_summary(db.session, [p.id for p in case.problems])
     db.session.flush()
     db.session.expire_all()  # the rounds' submissions and links, added by id above
     case = db.session.get(Case, case.id)
     case.closure = Closure(reason=reason, reason_text=SECRET, concern_remaining=concern, concern_text=SECRET,
-                           new_problems=SECRET, recommendation=SECRET,
+                           new_problems=SECRET, recommendation=SECRET, unhandled_signals_reason=SECRET,
                            participation={"commissioner": "yes", "follow_up": "partly", "support": "no"})
     therapist = db.session.get(User, t.id)
     cases.send_handover(db.session, case, therapist)
@@ -198,6 +200,8 @@ def test_purging_removes_every_word_and_every_answer(world):
                             ("recording", column("problem_id").in_(problems)),
                             ("rating", column("problem_id").in_(problems)),
                             ("submission", column("round_id").in_(rounds)),
+                            ("submission_translation",
+                             column("submission_id").in_(ids_of("submission", column("round_id").in_(rounds)))),
                             ("child_link", column("round_id").in_(rounds))]:
         assert raw(name, condition) == [], name
     # Free text: NULL in the database (a NULL stays NULL when the column is encrypted, too).
@@ -206,7 +210,8 @@ def test_purging_removes_every_word_and_every_answer(world):
     assert raw("problem", of_cases, none_set("category_text", "goal", "worked_with_comment", "words_language",
                                              "goal_attainment")) == []
     assert raw("rating_round", of_cases, none_set("missing_reason", "answered_how")) == []
-    assert raw("closure", of_cases, none_set("reason_text", "concern_text", "new_problems", "recommendation")) == []
+    assert raw("closure", of_cases, none_set("reason_text", "concern_text", "new_problems", "recommendation",
+                                             "unhandled_signals_reason")) == []
     # What statistics count: still there.
     assert len(raw("rating_round", of_cases)) == 3 * len(old)
     assert len(raw("problem", of_cases)) == 3 * len(old)
