@@ -94,6 +94,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     assert _in_view(page, "#add-problem") and _in_view(page, "#problem-words")
     assert "Pappa skriker på mig." in page.locator("#add-problem").inner_text()
     _shot(page, "1-after-adding")
+    assert_accessible(axe, page, "the case page while the assignment is written")
 
     # Swedish words marked as Arabic: questioned, nothing stored until confirmed or corrected.
     page.fill("#problem-words", "test annan")
@@ -152,6 +153,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     tpage.locator("main form button[type=submit]").click()  # no reason: asked for, nothing changed
     tpage.wait_for_load_state()
     assert tpage.locator("#withdraw-reason[aria-invalid=true]").count() == 1
+    assert_accessible(axe, tpage, "withdrawing a problem, with its error")
     tpage.fill("#withdraw-reason", "Skrevs av misstag vid ett test.")
     tpage.locator("main form button[type=submit]").click()
     tpage.wait_for_url(re.compile(r"#amendments$"))
@@ -159,6 +161,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     assert "withdrawn" in (row.get_attribute("class") or "") and row.locator("s").count() == 1
     assert "Skrevs av misstag vid ett test." in tpage.locator("#amendments").inner_text()
     _shot(tpage, "4-therapist-after-withdrawal")
+    assert_accessible(axe, tpage, "the therapist's case page with an amendment")
 
     # The child is no longer asked it.
     token = make.link(db.session.get(Case, case.id), "start", language="sv")
