@@ -151,10 +151,10 @@ def _preview_document(case: Case) -> dict:
 
 def _render_preview(case: Case, form: SendHandoverForm, status: int = 200):
     document = _preview_document(case)
-    if not form.is_submitted():
-        form.version.data = document["version"]
-        if case.closure is not None:
-            form.signals_reason.data = case.closure.unhandled_signals_reason
+    # The version this page shows, also after a refused send (whatever the refused form held).
+    form.version.data, form.version.raw_data = document["version"], None
+    if not form.is_submitted() and case.closure is not None:
+        form.signals_reason.data = case.closure.unhandled_signals_reason
     unhandled = [s for s in document["signals"] if not s["handled_at"]]
     return render_template("staff/closure_preview.html", case=case, doc=document, form=form,
                            unhandled=unhandled, previous=case.handovers[-1] if case.handovers else None), status

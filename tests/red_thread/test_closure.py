@@ -344,4 +344,5 @@ def test_a_too_long_reason_or_a_forged_version_is_refused_with_a_message_and_not
                                                                  "version": "not a number"}):
         refused = post_form(t, f"{url}/preview", send, data)
         assert refused.status_code == 400 and "The handover is not sent." in flat(refused.text)
+        assert re.search(r'name="version"[^>]*value="1"|value="1"[^>]*name="version"', refused.text)
     assert _handovers() == [] and db.session.get(Case, world["case_id"]).status == "assigned"
