@@ -201,11 +201,12 @@ class ClosureForm(FlaskForm):
     """The fixed part of the closure form; per-problem fields are added by closure_form_for()."""
 
     reason = SelectField(_l("Closure reason"), choices=choices(CLOSURE_REASONS))
-    reason_text = TextAreaField(_l("Say why or which"), validators=[Optional(), Length(max=TEXT_MAX)])
+    # No Optional() on the two below: it would stop the chain on an empty field, their validate_* checks too.
+    reason_text = TextAreaField(_l("Say why or which"), validators=[Length(max=TEXT_MAX)])
     concern_remaining = RadioField(_l("Is there serious concern remaining at closure?"),
                                    choices=[("yes", _l("Yes")), ("no", _l("No"))],
                                    validators=[InputRequired(message=_l("Answer yes or no."))])
-    concern_text = TextAreaField(_l("What concern remains"), validators=[Optional(), Length(max=TEXT_MAX)])
+    concern_text = TextAreaField(_l("What concern remains"), validators=[Length(max=TEXT_MAX)])
     new_problems = TextAreaField(_l("New problems found during the intervention"),
                                  validators=[Optional(), Length(max=TEXT_MAX)])
     recommendation = TextAreaField(_l("Recommendation if the child returns"),

@@ -317,3 +317,15 @@ def test_the_script_warning_comes_with_the_other_messages_at_once(client, people
     assert "Choose a category." in response.text and 'id="script-warning"' in response.text
     assert 'dir="auto"' in re.search(r'<textarea[^>]*id="problem-words"[^>]*>', response.text).group(0)
     assert problems_of(draft.id) == []
+
+
+def test_a_check_on_an_empty_field_runs(app):
+    """WTForms' Optional() stops a field's chain when it is empty, its validate_<field> check too: the way
+    "Other" without its description got through. The closure form's two such checks run as well."""
+    from kidrate.staff.forms import ClosureForm
+
+    with app.test_request_context(method="POST", data={"reason": "not_meeting_needs", "reason_text": " ",
+                                                       "concern_remaining": "yes", "concern_text": ""}):
+        form = ClosureForm(meta={"csrf": False})
+        assert form.validate() is False
+        assert form.reason_text.errors and form.concern_text.errors
