@@ -113,8 +113,8 @@ class CaseForm(FlaskForm):
     family_languages = CheckboxList(_l("The family's language(s)"), validators=[Optional()])
     intervention_types = CheckboxList(_l("Intervention type(s)"), choices=choices(INTERVENTION_TYPES),
                                       validators=[DataRequired(message=_l("Choose at least one."))])
-    intervention_text = StringField(_l("Name of the method or intervention"),
-                                    validators=[Optional(), Length(max=200)])
+    # No Optional(): it would stop the chain on an empty field, validate_intervention_text too.
+    intervention_text = StringField(_l("Name of the method or intervention"), validators=[Length(max=200)])
     follow_up_date = DateField(_l("Planned follow-up date"), validators=[Optional()])
 
     def validate_case_ref(self, field: StringField) -> None:

@@ -329,3 +329,11 @@ def test_a_check_on_an_empty_field_runs(app):
         form = ClosureForm(meta={"csrf": False})
         assert form.validate() is False
         assert form.reason_text.errors and form.concern_text.errors
+    from kidrate.staff.forms import INTERVENTIONS_NEEDING_TEXT, CaseForm
+
+    needing = sorted(INTERVENTIONS_NEEDING_TEXT)[0]
+    with app.test_request_context(method="POST", data={"intervention_types": [needing], "intervention_text": ""}):
+        form = CaseForm(meta={"csrf": False})
+        form.child_language.choices = form.family_languages.choices = [("sv", "sv")]
+        form.validate()
+        assert form.intervention_text.errors
