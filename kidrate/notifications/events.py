@@ -25,11 +25,12 @@ def handover_sent(handover: Handover, *, case: Case, session: Session, **_extra)
 
 
 def signals_raised(submission: Submission, *, case: Case, session: Session, **_extra) -> None:
-    """One e-mail for a submission, however many signals it raised."""
-    if case.therapist_id is not None:
-        with session.no_autoflush:
-            outbox.enqueue(session, session.get(User, case.therapist_id), "signal",
-                           f"submission:{submission.id}")
+    """One e-mail for a submission, however many signals it raised, to each of the two people responsible:
+    the therapist, and the social worker who holds the case."""
+    with session.no_autoflush:
+        for user_id in (case.therapist_id, case.social_worker_id):
+            if user_id is not None:
+                outbox.enqueue(session, session.get(User, user_id), "signal", f"submission:{submission.id}")
 
 
 def connect() -> None:

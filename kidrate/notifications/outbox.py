@@ -30,6 +30,7 @@ CHOICES: Mapping[str, Mapping[str, object]] = {
     },
     "social_worker": {
         "handover": _l("A closure handover arrives from open care"),
+        "signal": _l("A child's answers raise a safety signal in a case I hold"),
     },
 }
 NOTICES = ("assigned", "handover", "signal", "follow_up", "link_expiring")

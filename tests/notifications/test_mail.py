@@ -99,15 +99,16 @@ def test_a_handover_mails_the_social_worker(app, make, smtp, mail_settings, send
     assert_says_nothing_of_the_child(received)
 
 
-def test_a_safety_signal_mails_the_therapist_once_per_submission(app, make, smtp, mail_settings, send_mail):
+def test_a_safety_signal_mails_the_therapist_and_the_social_worker_once_per_submission(
+        app, make, smtp, mail_settings, send_mail):
     sw, therapist = people(make)
     case = make.case(sw, therapist=therapist, words=(WORDS, "Mamma skriker."), case_ref=CASE_REF)
     child_posts(app.test_client(), make.link(case, "start"), {p.id: "1" for p in case.problems}, added_text=ADDED)
-    assert [r.kind for r in rows()] == ["signal"]  # two signals, one notice
+    assert [r.kind for r in rows()] == ["signal", "signal"]  # two signals, one notice each
     send_mail()
-    [received] = smtp.inbox.received
-    assert received.to == ["tove@kommun.example"]
-    assert_says_nothing_of_the_child(received)
+    assert sorted(r.to[0] for r in smtp.inbox.received) == ["sara@kommun.example", "tove@kommun.example"]
+    for received in smtp.inbox.received:
+        assert_says_nothing_of_the_child(received)
 
 
 def test_no_signal_no_notice(app, make, smtp, mail_settings, send_mail):
@@ -176,6 +177,8 @@ def test_notices_waiting_for_one_person_are_one_email(app, make, smtp, mail_sett
 
 def test_each_user_chooses_which_notices(app, make, smtp, mail_settings, send_mail):
     sw, therapist = people(make)
+    db.session.get(User, sw.id).notifications_off = ["signal"]  # only the therapist's choices at play here
+    db.session.commit()
     client = app.test_client()
     sign_in(client, therapist.username)
     page = "/staff/profile/notifications"
