@@ -337,3 +337,18 @@ def test_a_check_on_an_empty_field_runs(app):
         form.child_language.choices = form.family_languages.choices = [("sv", "sv")]
         form.validate()
         assert form.intervention_text.errors
+
+
+def test_the_therapist_sets_a_goal_left_to_be_set_with_the_child_from_the_table(app, make, people):
+    case = make.case(people["sw"], words=())
+    db.session.add(Problem(case_id=case.id, source="child", words="Jag är ensam.", words_language="sv",
+                           category="school", goal_with_child=True))
+    db.session.commit()
+    problem = problems_of(case.id)[0].id
+    cases.assign(db.session.get(Case, case.id), db.session.get(User, people["t"].id))
+    db.session.commit()
+    therapist = make.app.test_client()
+    sign_in(therapist, "t")
+    page = therapist.get(page_of(case.id)).text
+    row = page[page.index(f'id="problem-{problem}"'):]
+    assert f"/problems/{problem}/goal" in row[:row.index("</tr>")]
