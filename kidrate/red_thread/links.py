@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from kidrate.models import ChildLink, RatingRound, utcnow
+from kidrate.models import Case, ChildLink, RatingRound, utcnow
 from kidrate.protection.crypto import DecryptionError, decrypt_text, encrypt_text
 
 TOKEN_BYTES = 24
@@ -128,12 +128,12 @@ def find(session: Session, token: str) -> ChildLink | None:
         return None
     # The link with its round and case in one query: every child page needs all three, and the
     # round and the case are then found in the session instead of asked for one by one.
-    return session.scalar(
+    return session.scalars(
         select(ChildLink)
         .join(ChildLink.round).join(RatingRound.case)
-        .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case))
+        .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case).joinedload(Case.problems))
         .where(ChildLink.token_hash == hash_token(token))
-    )
+    ).unique().first()
 
 
 def usable(link: ChildLink | None, now: datetime | None = None) -> bool:

@@ -241,7 +241,7 @@ def test_a_handed_over_device_ends_on_giving_it_back_and_a_reload_shows_the_same
     child_posts(client, token, dict.fromkeys(ids, "5"), dict.fromkeys(ids, "5"))
     for url in ("/r/thanks?lang=sv", "/r/thanks?lang=sv", "/r/open", "/r/sent", f"/r/{token}"):
         end = client.get(url)
-        assert "surfplattan eller datorn tillbaka" in end.text or "tablet or computer back" in end.text, url
+        assert "tillbaka surfplattan eller datorn" in end.text or "tablet or computer back" in end.text, url
         assert "open your link" not in end.text and "öppna din länk" not in end.text.lower(), url
         assert 'href="/staff/"' in end.text
     locked = client.get("/staff/")
