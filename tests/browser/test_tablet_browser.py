@@ -23,7 +23,7 @@ REF = "BOU-SURFPLATTA-5"
 WORDS = ("Pappa skriker.", "Jag är ensam.")
 LOCKED = "This device is locked"
 TABLET = {"width": 768, "height": 1024}
-GIVE_BACK = re.compile(r"(?i)ge (nu )?tillbaka surfplattan eller datorn|give the tablet or computer back")
+GIVE_BACK = re.compile(r"(?i)ge (nu |då )?tillbaka surfplattan eller datorn|give the tablet or computer back")
 NO_LINK = re.compile(r"(?i)öppna din länk|open your link")
 # Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
 SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
