@@ -5,18 +5,22 @@ by them since (the audit log holds every opening of a case)."""
 from __future__ import annotations
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from kidrate.models import AuditEvent, Case, Handover, User
 
 
 def unread_handovers(session: Session, user: User) -> int:
+    """Unread handovers in the unit, each case's newest version only: a version a correction replaced
+    is read as part of the newer one, which says what changed."""
     if user.role != "social_worker" or user.unit_id is None:
         return 0
+    newer = aliased(Handover)
     return session.scalar(
         select(func.count(Handover.id)).join(Case, Case.id == Handover.case_id)
         .where(Case.authority_unit_id == user.unit_id, Case.organisation_id == user.organisation_id,
-               Handover.read_at.is_(None))
+               Handover.read_at.is_(None),
+               ~exists().where(newer.case_id == Handover.case_id, newer.version > Handover.version))
     ) or 0
 
 

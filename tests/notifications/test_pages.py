@@ -229,6 +229,17 @@ def test_the_menu_counts_unread_handovers_until_marked_read(app, make):
     assert '<details class="mark-read">' not in client.get(f"/staff/cases/{case.id}/handovers/1").text
 
 
+def test_a_replaced_version_is_not_counted_apart_from_its_correction(app, make):
+    sw, therapist, case = _handover(app, make)
+    with app.app_context():
+        cases.send_handover(db.session, db.session.get(Case, case.id), db.session.get(User, therapist.id),
+                            "Rättat målet för problem 1.")
+        db.session.commit()
+    client = app.test_client()
+    sign_in(client, sw.username)
+    assert re.search(r'<span class="visually-hidden">1 unread</span>', client.get("/staff/cases").text)
+
+
 def test_the_menu_counts_a_therapists_new_cases_until_opened(app, make, mail_settings):
     sw = make.user("social_worker")
     therapist = make.user("therapist")
