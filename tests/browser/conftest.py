@@ -5,7 +5,10 @@ Skipped, with the reason printed, where Chromium or Playwright is absent. No bro
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -114,3 +117,39 @@ def stored_ratings() -> list[tuple]:
     db.session.remove()
     return sorted(db.session.execute(select(Rating.value, Rating.answer, Rating.scale_view)).all(),
                   key=lambda r: (r[1], r[0] or 0))
+
+
+# --- Staff on a laptop -----------------------------------------------------------------------------
+
+LAPTOP = {"width": 1366, "height": 768}
+# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
+SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
+
+
+@pytest.fixture
+def laptop(browser, live_server):
+    """Opens pages on a 1366×768 laptop, in Swedish, each in a context of its own (one person each)."""
+    contexts = []
+
+    def open_one():
+        context = browser.new_context(viewport=LAPTOP, locale="sv-SE", base_url=live_server)
+        contexts.append(context)
+        return context.new_page()
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str) -> None:
+    from ..factories import Factory
+
+    page.goto("/staff/sign-in")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", Factory.PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/staff/"))
+
+
+def shot(page, name: str, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)

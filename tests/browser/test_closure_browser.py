@@ -5,10 +5,7 @@ correction makes version 2, and the social worker, on version 1 and in the inbox
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,41 +14,11 @@ from kidrate import vocab
 from kidrate.extensions import db
 from kidrate.models import Case, Handover, SafetySignal, User, utcnow
 
-from ..factories import Factory
 from ..red_thread.test_documents import rate
-from .conftest import assert_accessible
+from .conftest import LAPTOP, assert_accessible, shot, sign_in
 
-LAPTOP = {"width": 1366, "height": 768}
-# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
-SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 WORDS = ("Pappa slår mig när han är arg.", "Jag har inga kompisar.")
 NOTE = "Samtal med barnet enskilt; orosanmälan gjord samma vecka."
-
-
-@pytest.fixture
-def laptop(browser, live_server):
-    contexts = []
-
-    def open_one():
-        context = browser.new_context(viewport=LAPTOP, locale="sv-SE", base_url=live_server)
-        contexts.append(context)
-        return context.new_page()
-    yield open_one
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/staff/sign-in")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/staff/"))
-
-
-def shot(page, name: str, full_page: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _handovers(case_id: int) -> list[Handover]:

@@ -5,50 +5,16 @@ then read what was done, by whom and when."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from kidrate.extensions import db
 from kidrate.models import Case, SafetySignal, User
 
-from ..factories import Factory
-from .conftest import assert_accessible
+from .conftest import LAPTOP, assert_accessible, shot, sign_in
 
-LAPTOP = {"width": 1366, "height": 768}
-# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
-SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 NOTE = "Pratade med barnet enskilt samma dag. Ringde socialsekreteraren och gjorde en orosanmälan."
-
-
-@pytest.fixture
-def laptop(browser, live_server):
-    contexts = []
-
-    def open_one():
-        context = browser.new_context(viewport=LAPTOP, locale="sv-SE", base_url=live_server)
-        contexts.append(context)
-        return context.new_page()
-    yield open_one
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/staff/sign-in")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/staff/"))
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
 def _signals(case_id: int) -> list[SafetySignal]:
