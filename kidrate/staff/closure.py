@@ -160,15 +160,22 @@ def _render_preview(case: Case, form: SendHandoverForm, status: int = 200):
                            unhandled=unhandled, previous=case.handovers[-1] if case.handovers else None), status
 
 
-@bp.get("/cases/<int:case_id>/closure/preview")
-@allow("therapist")
-def closure_preview(case_id: int):
-    case = _closable_case(case_id)
+def _refuse_before_closure(case: Case):
+    """Nothing to check or send for a purged case, or before the closure form is saved: say so."""
     if (refused := refuse_if_purged(case)) is not None:
         return refused
     if case.closure is None:
         flash(_("Fill in and save the closure form first."), "error")
         return redirect(url_for("staff.closure_edit", case_id=case.id))
+    return None
+
+
+@bp.get("/cases/<int:case_id>/closure/preview")
+@allow("therapist")
+def closure_preview(case_id: int):
+    case = _closable_case(case_id)
+    if (refused := _refuse_before_closure(case)) is not None:
+        return refused
     audit("view_closure", case_id=case.id, target="preview")
     db.session.commit()
     return _render_preview(case, SendHandoverForm(formdata=None))
@@ -190,11 +197,8 @@ def _send_errors(case: Case, form: SendHandoverForm, unhandled: bool) -> bool:
 @allow("therapist")
 def handover_send(case_id: int):
     case = _closable_case(case_id)
-    if (refused := refuse_if_purged(case)) is not None:
+    if (refused := _refuse_before_closure(case)) is not None:
         return refused
-    if case.closure is None:
-        flash(_("Fill in and save the closure form first."), "error")
-        return redirect(url_for("staff.closure_edit", case_id=case.id))
     form = SendHandoverForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
