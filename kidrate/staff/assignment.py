@@ -264,15 +264,22 @@ def _hand_over(case_id: int):
 # --- Amendments after hand-over ------------------------------------------------------------------------
 
 
+def _amendable(case_id: int, problem_id: int):
+    """The case and the problem to amend, and the page that says no when it cannot be amended (the case
+    closed, the problem already withdrawn); 404 for a problem of another case."""
+    case = case_or_404(case_id)
+    problem = _problem_or_404(case, problem_id)
+    refused = amendments.refusal(case) or (amendments.WITHDRAWN if amendments.is_withdrawn(problem) else None)
+    return case, problem, (_refused(case, refused, f"problem-{problem.id}") if refused else None)
+
+
 @bp.route("/cases/<int:case_id>/problems/<int:problem_id>/correct", methods=["GET", "POST"])
 @allow(*CASE_ROLES)
 def problem_correct(case_id: int, problem_id: int):
     """Correct the words of a problem handed over: an amendment with why, the earlier words kept."""
-    case = case_or_404(case_id)
-    problem = _problem_or_404(case, problem_id)
-    refused = amendments.refusal(case) or (amendments.WITHDRAWN if amendments.is_withdrawn(problem) else None)
+    case, problem, refused = _amendable(case_id, problem_id)
     if refused:
-        return _refused(case, refused, f"problem-{problem.id}")
+        return refused
     is_child = problem.source == "child"
     if request.method == "GET":
         form = CorrectWordsForm(data={"words": problem.words, "words_language": problem.words_language})
@@ -308,11 +315,9 @@ def problem_correct(case_id: int, problem_id: int):
 @allow(*CASE_ROLES)
 def problem_withdraw(case_id: int, problem_id: int):
     """Withdraw a problem handed over: kept in the history, marked withdrawn, never asked again."""
-    case = case_or_404(case_id)
-    problem = _problem_or_404(case, problem_id)
-    refused = amendments.refusal(case) or (amendments.WITHDRAWN if amendments.is_withdrawn(problem) else None)
+    case, problem, refused = _amendable(case_id, problem_id)
     if refused:
-        return _refused(case, refused, f"problem-{problem.id}")
+        return refused
     form = WithdrawProblemForm()
     if form.validate_on_submit():
         result = amendments.withdraw(problem, form.reason.data, g.user)
