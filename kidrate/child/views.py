@@ -7,7 +7,7 @@ import uuid
 from flask import Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kidrate.child import bp, fragments
@@ -20,7 +20,7 @@ from kidrate.languages.i18n import (
     set_page_locale,
 )
 from kidrate.languages.recordings import message_key
-from kidrate.models import ChildLink, Problem, Rating, Recording, Submission, utcnow
+from kidrate.models import ChildLink, Problem, Rating, Recording, Submission
 from kidrate.protection.access import current_staff_session, public
 from kidrate.protection.crypto import known_keys
 from kidrate.red_thread import links, tablet
@@ -167,13 +167,18 @@ def _language_for(link: ChildLink) -> str:
     return asked if asked in available_child_locales() else link.language
 
 
+# Built once (the child's page asks on every request); the values are bound per request.
+_RECORDINGS = select(Recording.id, Recording.problem_id, Recording.message_key).where(
+    Recording.language == bindparam("language"),
+    or_(Recording.problem_id.in_(bindparam("problem_ids", expanding=True)),
+        and_(Recording.message_key.is_not(None), Recording.organisation_id == bindparam("organisation_id"))))
+
+
 def _recordings(problems: list[Problem], language: str, organisation_id: int) -> tuple[dict[int, int], dict[str, int]]:
     """The recordings in the page's language, in one query: {problem id: recording id} for the problems'
     words, {message key: recording id} for the fixed texts the organisation recorded."""
-    found = db.session.execute(select(Recording.id, Recording.problem_id, Recording.message_key).where(
-        Recording.language == language,
-        or_(Recording.problem_id.in_([p.id for p in problems]),
-            and_(Recording.message_key.is_not(None), Recording.organisation_id == organisation_id)))).all()
+    found = db.session.execute(_RECORDINGS, {"language": language, "problem_ids": [p.id for p in problems],
+                                             "organisation_id": organisation_id}).all()
     return ({r.problem_id: r.id for r in found if r.problem_id is not None},
             {r.message_key: r.id for r in found if r.message_key is not None})
 
@@ -316,7 +321,7 @@ def questions(token: str):
         return _gone()
     _speak_for(link)
     if link.opened_at is None:
-        link.opened_at = utcnow()
+        links.mark_opened(db.session, link)
         db.session.commit()
     return _render_questions(link, token)
 

@@ -19,8 +19,9 @@ import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kidrate.models import Case, ChildLink, RatingRound, utcnow
 from kidrate.protection.crypto import DecryptionError, decrypt_text, encrypt_text
@@ -122,22 +123,46 @@ def open_sealed_token(keys, sealed: object, link: ChildLink, *, session_id: int,
     return token, until
 
 
+# The link with its round, case and the case's problems in one query: every child page needs them all.
+# Built once: the loader options cost more to build than the query takes to run.
+_FIND = (
+    select(ChildLink)
+    .join(ChildLink.round).join(RatingRound.case)
+    .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case).joinedload(Case.problems))
+    .where(ChildLink.token_hash == bindparam("token_hash"))
+)
+
+
 def find(session: Session, token: str) -> ChildLink | None:
     """The link for a token, whatever its state, or None for anything malformed or unknown."""
     if not _TOKEN_SHAPE.match(token):
         return None
-    # The link with its round and case in one query: every child page needs all three, and the
-    # round and the case are then found in the session instead of asked for one by one.
-    return session.scalars(
-        select(ChildLink)
-        .join(ChildLink.round).join(RatingRound.case)
-        .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case).joinedload(Case.problems))
-        .where(ChildLink.token_hash == hash_token(token))
-    ).unique().first()
+    return session.scalars(_FIND, {"token_hash": hash_token(token)}).unique().first()
+
+
+_OPENED = (update(ChildLink).where(ChildLink.id == bindparam("link_id"), ChildLink.opened_at.is_(None))
+           .values(opened_at=bindparam("now")).execution_options(synchronize_session=False))
+
+
+def mark_opened(session: Session, link: ChildLink) -> None:
+    """The link's first opening, in one prepared UPDATE (on every child's first page): the loaded link says
+    so too, without the unit of work's flush."""
+    now = utcnow()
+    session.execute(_OPENED, {"link_id": link.id, "now": now})
+    set_committed_value(link, "opened_at", now)
 
 
 def usable(link: ChildLink | None, now: datetime | None = None) -> bool:
     return link is not None and link.state(now or utcnow()) in {"issued", "opened"}
+
+
+_CONSUME = (
+    update(ChildLink)
+    .where(ChildLink.id == bindparam("link_id"), ChildLink.used_at.is_(None), ChildLink.revoked_at.is_(None),
+           ChildLink.expires_at > bindparam("now"))
+    .values(used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def consume(session: Session, link: ChildLink) -> bool:
@@ -146,18 +171,7 @@ def consume(session: Session, link: ChildLink) -> bool:
     Two submissions racing on one link both run this; the database lets exactly one of them
     change the row. The caller stores the answers in the same transaction.
     """
-    now = utcnow()
-    result = session.execute(
-        update(ChildLink)
-        .where(
-            ChildLink.id == link.id,
-            ChildLink.used_at.is_(None),
-            ChildLink.revoked_at.is_(None),
-            ChildLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_CONSUME, {"link_id": link.id, "now": utcnow()})
     return result.rowcount == 1
 
 

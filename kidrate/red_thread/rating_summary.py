@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from kidrate.models import Problem, Rating, RatingRound, Submission
@@ -20,8 +20,7 @@ from kidrate.vocab import ROUND_ORDER
 SUMMARY_COLUMNS = {kind: f"{kind}_rating" for kind in ROUND_ORDER}
 
 
-def refresh_rating_summary(session: Session, problem_ids: Iterable[int] | None = None) -> None:
-    """Copy the child's rated values (answer 'rated') onto the problems given, or onto every problem."""
+def _summary_update(problem_ids: bool):
     per_problem = (
         select(Rating.problem_id.label("problem_id"),
                *[func.max(case((RatingRound.kind == kind, Rating.value))).label(kind) for kind in ROUND_ORDER])
@@ -30,11 +29,23 @@ def refresh_rating_summary(session: Session, problem_ids: Iterable[int] | None =
         .where(Rating.answer == "rated")
         .group_by(Rating.problem_id)
     )
-    if problem_ids is not None:
-        per_problem = per_problem.where(Rating.problem_id.in_(list(problem_ids)))
+    if problem_ids:
+        per_problem = per_problem.where(Rating.problem_id.in_(bindparam("problem_ids", expanding=True)))
     rated = per_problem.subquery("rated")
-    session.execute(
+    return (
         update(Problem).where(Problem.id == rated.c.problem_id)
         .values({column: rated.c[kind] for kind, column in SUMMARY_COLUMNS.items()})
         .execution_options(synchronize_session=False)
     )
+
+
+# Built once: the child's send runs the first on every submission.
+_FOR_PROBLEMS, _FOR_ALL = _summary_update(problem_ids=True), _summary_update(problem_ids=False)
+
+
+def refresh_rating_summary(session: Session, problem_ids: Iterable[int] | None = None) -> None:
+    """Copy the child's rated values (answer 'rated') onto the problems given, or onto every problem."""
+    if problem_ids is None:
+        session.execute(_FOR_ALL)
+    else:
+        session.execute(_FOR_PROBLEMS, {"problem_ids": list(problem_ids)})

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kidrate.models import Case, Rating, RatingRound, SafetySignal, Submission, utcnow
@@ -53,17 +53,21 @@ def signals_for(ratings: Mapping[int, int | None], previous: Mapping[int, int],
     return found
 
 
+# Built once: it runs inside every child's send.
+_PREVIOUS = (
+    select(Rating.problem_id, Rating.value)
+    .join(Submission, Rating.submission_id == Submission.id)
+    .join(RatingRound, Submission.round_id == RatingRound.id)
+    .where(RatingRound.case_id == bindparam("case_id"), RatingRound.id != bindparam("round_id"),
+           Rating.answer == "rated", Rating.value.is_not(None))
+    .order_by(Submission.submitted_at, Submission.id)
+)
+
+
 def previous_ratings(session: Session, case: Case, exclude_round_id: int) -> dict[int, int]:
     """Per problem, the value of the child's latest rating in the case's other (earlier) submissions:
     one query, as it runs inside the child's send."""
-    rows = session.execute(
-        select(Rating.problem_id, Rating.value)
-        .join(Submission, Rating.submission_id == Submission.id)
-        .join(RatingRound, Submission.round_id == RatingRound.id)
-        .where(RatingRound.case_id == case.id, RatingRound.id != exclude_round_id,
-               Rating.answer == "rated", Rating.value.is_not(None))
-        .order_by(Submission.submitted_at, Submission.id)
-    )
+    rows = session.execute(_PREVIOUS, {"case_id": case.id, "round_id": exclude_round_id})
     # Oldest first: a later rating overwrites an earlier one.
     return {problem_id: value for problem_id, value in rows}
 
