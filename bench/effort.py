@@ -156,10 +156,13 @@ def walk_closure(walk: Walk, case_id: int) -> bool:
     for name in sorted(set(form.locator("input[type=radio]").evaluate_all("els => els.map(e => e.name)"))):
         group = form.locator(f"input[type=radio][name='{name}']")
         if not group.evaluate_all("els => els.some(e => e.checked)"):
-            walk.check(group.first)
+            # The usual answer: no serious concern left (a "yes" asks for a description, typed).
+            choice = form.locator(f"input[type=radio][name='{name}'][value=no]") if name == "concern_remaining" \
+                else group.first
+            walk.check(choice)
+    # A list is always chosen on purpose (the closure reason), even where the page shows a first option.
     for select in form.locator("select").all():
-        if not select.evaluate("s => s.value"):
-            walk.choose(select, select.locator("option[value]:not([value=''])").first.get_attribute("value"))
+        walk.choose(select, select.locator("option[value]:not([value=''])").first.get_attribute("value"))
     walk.click(form.locator("button[type=submit]").last)
     page.wait_for_url(re.compile(r"/closure/preview|/closure/send|/preview"))
     confirm = page.locator("input[name=confirm]")
@@ -209,6 +212,8 @@ def main() -> int:
                 if args.shots:
                     page.screenshot(path=str(args.shots / f"effort-{label}.png"))
             except Exception as error:  # a walk that cannot be done at all is the finding
+                if args.shots:
+                    page.screenshot(path=str(args.shots / f"effort-{label}-failed.png"), full_page=True)
                 print(f"  ({label}) could not be walked: {type(error).__name__}: {str(error).splitlines()[0]}")
                 failed = True
                 return

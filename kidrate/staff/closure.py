@@ -98,6 +98,9 @@ def _closure_data(case: Case) -> dict:
             recommendation=closure.recommendation,
         )
         data.update({f"part_{k}": v for k, v in (closure.participation or {}).items()})
+    elif case.round("follow_up").submission is not None:
+        # What the case already shows: the child rated at follow-up. The therapist may still change it.
+        data["part_follow_up"] = "yes"
     for p in case.problems:
         data[f"worked_{p.id}"] = p.worked_with
         data[f"comment_{p.id}"] = p.worked_with_comment

@@ -126,6 +126,17 @@ def test_the_closure_form_shows_the_category_as_everywhere_and_links_its_checks_
     assert f'name="signal_{_signal_id(world)}"' in page
 
 
+def test_a_follow_up_the_child_rated_is_already_marked_as_done_with_the_child(app, world, make):
+    checked = re.compile(r'<input checked [^>]*name="part_follow_up"[^>]*value="yes"')
+    first = _client(app, "t").get(f"/staff/cases/{world['case_id']}/closure").text
+    assert checked.search(first)
+    # Without a follow-up rating nothing is assumed.
+    other = make.case(db.session.get(User, db.session.get(Case, world["case_id"]).social_worker_id),
+                      therapist=db.session.get(User, db.session.get(Case, world["case_id"]).therapist_id))
+    page = _client(app, "t").get(f"/staff/cases/{other.id}/closure").text
+    assert 'name="part_follow_up"' in page and not checked.search(page)
+
+
 def test_saving_keeps_what_was_typed_when_something_is_missing(app, world):
     t = _client(app, "t")
     url = f"/staff/cases/{world['case_id']}/closure"
