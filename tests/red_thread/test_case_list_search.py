@@ -95,3 +95,12 @@ def test_social_worker_has_no_due_filter(app, make, client):
     social = make.user("social_worker")
     sign_in(client, social.username)
     assert 'name="due"' not in client.get("/staff/cases").text
+
+
+def test_an_empty_list_says_where_cases_come_from(app, make):
+    for role, says in (("therapist", "when a social worker hands its assignment over to you"),
+                       ("social_worker", "write the child&#39;s problems in the child&#39;s own words")):
+        user = make.user(role)
+        client = app.test_client()
+        sign_in(client, user.username)
+        assert says in client.get("/staff/cases").text
