@@ -6,7 +6,6 @@ sides see the amendment. And the same hand-over without JavaScript."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,10 +14,7 @@ from kidrate.extensions import db
 from kidrate.models import AuditEvent, Case, Problem, User
 
 from ..factories import Factory
-from .conftest import assert_accessible
-
-LAPTOP = {"width": 1366, "height": 768}
-SHOTS = Path("/tmp/shots/A")  # noqa: S108 - screenshots to look at, as the brief asks
+from .conftest import LAPTOP, assert_accessible, shot, sign_in
 
 
 def _swedish(make: Factory, role: str, username: str) -> User:
@@ -44,22 +40,9 @@ def _context(browser, live_server, javascript: bool = True):
                                java_script_enabled=javascript)
 
 
-def _sign_in(page, username: str) -> None:
-    page.goto("/staff/sign-in")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", Factory.PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/staff/"))
-
-
 def _in_view(page, selector: str) -> bool:
     box = page.locator(selector).bounding_box()
     return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 40) <= LAPTOP["height"]
-
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
 def _add_problem(page, words: str, category: str, *, goal: str | None = None, other: str | None = None) -> None:
@@ -82,7 +65,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     case_url = f"/staff/cases/{case.id}"
     social = _context(browser, live_server)
     page = social.new_page()
-    _sign_in(page, "sara-a")
+    sign_in(page, "sara-a")
     page.goto(case_url)
     # The category starts on "choose…"; the words' language on the social worker's own (Swedish).
     assert page.locator("#problem-category").input_value() == ""
@@ -93,7 +76,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     assert page.url.endswith("#add-problem")
     assert _in_view(page, "#add-problem") and _in_view(page, "#problem-words")
     assert "Pappa skriker på mig." in page.locator("#add-problem").inner_text()
-    _shot(page, "1-after-adding")
+    shot(page, "1-after-adding")
     assert_accessible(axe, page, "the case page while the assignment is written")
 
     # Swedish words marked as Arabic: questioned, nothing stored until confirmed or corrected.
@@ -105,7 +88,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     page.locator("#add-problem button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("#script-warning").is_visible()
-    _shot(page, "2-script-warning")
+    shot(page, "2-script-warning")
     assert _problem(case.id, "test annan") is None
     page.select_option("#problem-words-language", "sv")
     page.locator("#add-problem button[type=submit]").click()
@@ -133,7 +116,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     assert people["t"].display_name in preview
     confirm = page.locator("#confirm button[type=submit]")
     assert confirm.inner_text() == "Lämna över"
-    _shot(page, "3-confirm-hand-over")
+    shot(page, "3-confirm-hand-over")
     assert_accessible(axe, page, "the hand-over confirmation")
     db.session.remove()
     assert db.session.get(Case, case.id).status == "draft"
@@ -146,7 +129,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     # The therapist withdraws the stray problem, with a reason.
     open_care = _context(browser, live_server)
     tpage = open_care.new_page()
-    _sign_in(tpage, "tove-a")
+    sign_in(tpage, "tove-a")
     tpage.goto(case_url)
     tpage.locator(f"#problem-{stray.id} a[href$='/withdraw']").click()
     tpage.wait_for_url(re.compile(r"/withdraw$"))
@@ -160,7 +143,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     row = tpage.locator(f"#problem-{stray.id}")
     assert "withdrawn" in (row.get_attribute("class") or "") and row.locator("s").count() == 1
     assert "Skrevs av misstag vid ett test." in tpage.locator("#amendments").inner_text()
-    _shot(tpage, "4-therapist-after-withdrawal")
+    shot(tpage, "4-therapist-after-withdrawal")
     assert_accessible(axe, tpage, "the therapist's case page with an amendment")
 
     # The child is no longer asked it.
@@ -178,7 +161,7 @@ def test_write_edit_confirm_hand_over_withdraw(browser, live_server, make, peopl
     amended = page.locator("#amendments").inner_text()
     assert "Skrevs av misstag vid ett test." in amended and people["t"].display_name in amended
     assert "test annan" in amended
-    _shot(page, "5-social-worker-sees-amendment")
+    shot(page, "5-social-worker-sees-amendment")
     open_care.close()
     social.close()
 
@@ -187,7 +170,7 @@ def test_hand_over_without_javascript(browser, live_server, make, people):
     case = make.case(people["sw"], case_ref="BOU-2026-A2")
     context = _context(browser, live_server, javascript=False)
     page = context.new_page()
-    _sign_in(page, "sara-a")
+    sign_in(page, "sara-a")
     page.goto(f"/staff/cases/{case.id}")
     page.select_option("#therapist", str(people["t"].id))
     page.locator("#hand-over button[type=submit]").click()

@@ -6,10 +6,7 @@ KIDRATE_SHOTS."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,13 +15,10 @@ from kidrate.extensions import db
 from kidrate.models import ChildLink, User, utcnow
 
 from ..factories import Factory
-from .conftest import assert_accessible
+from .conftest import LAPTOP, assert_accessible, shot
 
 REF = "BOU-LANK-2026"
 WORDS = ("Jag vill inte gå till skolan.", "Mamma och pappa bråkar.", "Jag har ingen att prata med.")
-LAPTOP = {"width": 1366, "height": 768}
-# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
-SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 CHILD_LINK = re.compile(r"/r/[A-Za-z0-9_-]{32}$")
 
 
@@ -60,11 +54,6 @@ def sign_in(page) -> None:
     page.fill("input[name=password]", Factory.PASSWORD)
     page.locator("main button[type=submit]").click()
     page.wait_for_url(re.compile(r"/staff/cases"))
-
-
-def shot(page, name: str, full_page: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def stored_links(case_id: int) -> list[tuple[int, str]]:

@@ -4,10 +4,7 @@ choice, and an admin editing a staff member. Screenshots in KIDRATE_SHOTS (a tem
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,9 +14,8 @@ from kidrate.models import User
 
 from ..factories import Factory
 from ..statistics.test_report import world  # noqa: F401  (the report's closed cases, small counts among them)
-from .conftest import AXE_OPTIONS, assert_accessible
+from .conftest import AXE_OPTIONS, assert_accessible, shot
 
-SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 NARROW = {"width": 320, "height": 640}
 LAPTOP = {"width": 1366, "height": 768}
 
@@ -49,11 +45,6 @@ def sign_in(page, username: str) -> None:
     page.fill("input[name=password]", Factory.PASSWORD)
     page.locator("main button[type=submit]").click()
     page.wait_for_url(re.compile(r"/staff/(?!sign-in)"))
-
-
-def _shot(page, name: str, full_page: bool = True) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _page_scrolls_sideways(page) -> bool:
@@ -92,12 +83,12 @@ def test_the_report_at_320_px_scrolls_tables_in_boxes_the_keyboard_reaches(narro
         page.wait_for_timeout(50)
     assert page.evaluate("document.activeElement.scrollLeft") > 0
     scroller.scroll_into_view_if_needed()
-    _shot(page, "report-320-table", full_page=False)
+    shot(page, "report-320-table", full_page=False)
     page.evaluate("window.scrollTo(0, 0)")
-    _shot(page, "report-320-top", full_page=False)
+    shot(page, "report-320-top", full_page=False)
     page.set_viewport_size(LAPTOP)
     page.locator("section.report-charts").scroll_into_view_if_needed()
-    _shot(page, "report-charts-laptop", full_page=False)
+    shot(page, "report-charts-laptop", full_page=False)
 
 
 def test_the_case_list_at_320_px(narrow, make, axe):
@@ -113,7 +104,7 @@ def test_the_case_list_at_320_px(narrow, make, axe):
     assert page.locator("table tbody tr").count() == 3
     assert_accessible(axe, page, "the case list at 320 px")
     assert not _page_scrolls_sideways(page)
-    _shot(page, "case-list-320")
+    shot(page, "case-list-320", full_page=True)
 
 
 def test_the_sign_in_page_switches_language_and_the_users_own_applies_after(laptop, make):
@@ -123,13 +114,13 @@ def test_the_sign_in_page_switches_language_and_the_users_own_applies_after(lapt
     page.goto("/staff/sign-in")
     assert page.locator("html").get_attribute("lang") == "sv"
     assert page.locator("h1").inner_text() == "Logga in"
-    _shot(page, "sign-in-sv", full_page=False)
+    shot(page, "sign-in-sv", full_page=False)
     page.get_by_role("link", name="English").click()
     page.wait_for_url(re.compile(r"/staff/sign-in$"))
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Sign in"
     assert page.get_by_role("navigation", name="Language").locator("[aria-current=true]").inner_text() == "English"
-    _shot(page, "sign-in-en", full_page=False)
+    shot(page, "sign-in-en", full_page=False)
     page.reload()
     assert page.locator("h1").inner_text() == "Sign in"  # kept
     sign_in(page, "lang-analyst")
@@ -151,13 +142,13 @@ def test_an_admin_edits_a_staff_member(laptop, make, axe):
     page.fill("input[name=display_name]", "Anna Andersson")
     page.select_option("select[name=role]", "therapist")
     page.select_option("select[name=unit]", str(open_care.id))
-    _shot(page, "admin-edit-user", full_page=False)
+    shot(page, "admin-edit-user", full_page=False)
     page.locator("main button[type=submit]").click()
     page.wait_for_url(re.compile(r"/staff/admin/users$"))
     row = page.locator("tr", has_text="anna")
     assert "Anna Andersson" in row.inner_text() and "Öppenvården" in row.inner_text()
     assert page.locator(".flash").count() == 1
-    _shot(page, "admin-users-after-edit", full_page=False)
+    shot(page, "admin-users-after-edit", full_page=False)
     # Changing one's own role asks first (with another admin there: the last one could not change it at all).
     make.user("admin", username="second-admin")
     own = db.session.scalar(select(User.id).where(User.username == "edit-admin"))
@@ -166,4 +157,4 @@ def test_an_admin_edits_a_staff_member(laptop, make, axe):
     page.locator("main button[type=submit]").click()
     assert page.locator("input[name=confirm_own_role]").is_visible()
     assert page.locator("[role=alert]").count() == 1
-    _shot(page, "admin-edit-own-role", full_page=False)
+    shot(page, "admin-edit-own-role", full_page=False)

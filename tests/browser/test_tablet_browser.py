@@ -5,10 +5,7 @@ the therapist's password unlocks. Plus the follow-up page on a tablet, upright a
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +14,7 @@ from kidrate.extensions import db
 from kidrate.models import RatingRound
 
 from ..factories import Factory
-from .conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible
+from .conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS, assert_accessible
 
 REF = "BOU-SURFPLATTA-5"
 WORDS = ("Pappa skriker.", "Jag är ensam.")
@@ -25,8 +22,6 @@ LOCKED = "This device is locked"
 TABLET = {"width": 768, "height": 1024}
 GIVE_BACK = re.compile(r"(?i)ge (nu |då )?tillbaka surfplattan eller datorn|give the tablet or computer back")
 NO_LINK = re.compile(r"(?i)öppna din länk|open your link")
-# Screenshots to look at, where KIDRATE_SHOTS says (a temporary folder by default).
-SHOTS = Path(os.environ.get("KIDRATE_SHOTS") or Path(tempfile.gettempdir()) / "kidrate-shots")
 
 
 @pytest.fixture(scope="module", params=["bfcache on", "bfcache off"])
