@@ -154,8 +154,8 @@ class OutboxMail(Base):
 
     __tablename__ = "mail_outbox"
     __table_args__ = (
-        CheckConstraint("kind IN ('assigned', 'handover', 'signal', 'follow_up', 'link_expiring', 'reset')",
-                        name="kind"),
+        CheckConstraint("kind IN ('assigned', 'handover', 'signal', 'follow_up', 'link_expiring', 'amendment', "
+                        "'reset')", name="kind"),
         # A notice about one thing is queued once, however often the daily check runs.
         UniqueConstraint("user_id", "kind", "about", name="uq_mail_outbox_once"),
     )

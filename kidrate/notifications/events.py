@@ -33,9 +33,21 @@ def signals_raised(submission: Submission, *, case: Case, session: Session, **_e
                 outbox.enqueue(session, session.get(User, user_id), "signal", f"submission:{submission.id}")
 
 
+def problem_amended(amendment, *, problem, by: User, **_extra) -> None:
+    """The other side of the case hears of an amendment: the social worker of the therapist's, the therapist
+    of the social worker's."""
+    session = object_session(problem)
+    case = problem.case
+    other = case.social_worker_id if by.role == "therapist" else case.therapist_id
+    if session is not None and other is not None and other != by.id:
+        with session.no_autoflush:
+            outbox.enqueue(session, session.get(User, other), "amendment")
+
+
 def connect() -> None:
     """Idempotent: the receivers are module functions, held strongly, connected once whatever the
     number of apps (the tests build several)."""
     red_thread_events.case_assigned.connect(case_assigned, weak=False)
     red_thread_events.handover_sent.connect(handover_sent, weak=False)
     red_thread_events.signals_raised.connect(signals_raised, weak=False)
+    red_thread_events.problem_amended.connect(problem_amended, weak=False)

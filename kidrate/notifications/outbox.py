@@ -27,13 +27,15 @@ CHOICES: Mapping[str, Mapping[str, object]] = {
         "signal": _l("A child's answers raise a safety signal in one of my cases"),
         "follow_up": _l("A follow-up date of one of my cases is a week away"),
         "link_expiring": _l("A child's link expires within two days and is not yet answered"),
+        "amendment": _l("The social worker amends the assignment of one of my cases"),
     },
     "social_worker": {
         "handover": _l("A closure handover arrives from open care"),
         "signal": _l("A child's answers raise a safety signal in a case I hold"),
+        "amendment": _l("Open care amends the assignment of a case I hold"),
     },
 }
-NOTICES = ("assigned", "handover", "signal", "follow_up", "link_expiring")
+NOTICES = ("assigned", "handover", "signal", "follow_up", "link_expiring", "amendment")
 KINDS = (*NOTICES, "reset")  # a password-reset link: asked for, so never a choice
 
 # The usual shape, in ASCII: a server without SMTPUTF8 could not take another, and one refused address

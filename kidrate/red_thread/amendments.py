@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kidrate.models import Case, Problem, ProblemAmendment, User, utcnow
+from kidrate.red_thread import events
 
 WORDS = "words"
 WITHDRAW = "withdraw"
@@ -77,6 +78,7 @@ def _record(problem: Problem, kind: str, reason: str, by: User, now: datetime, *
     amendment = ProblemAmendment(kind=kind, reason=reason.strip(), by_id=by.id, by_role=by.role, at=now,
                                  **words)
     problem.amendments.append(amendment)
+    events.problem_amended.send(amendment, problem=problem, by=by)
     return amendment
 
 

@@ -182,11 +182,12 @@ def test_each_user_chooses_which_notices(app, make, smtp, mail_settings, send_ma
     client = app.test_client()
     sign_in(client, therapist.username)
     page = "/staff/profile/notifications"
-    assert client.get(page).text.count("<input checked id=\"notices-") == 4  # every notice on at first
+    assert client.get(page).text.count("<input checked id=\"notices-") == 5  # every notice on at first
     # Off: a case assigned. On: safety signals (only the boxes left ticked are sent).
     response = post_form(client, page, page, {"email": "tove@kommun.example", "notices": ["signal"]})
     assert response.status_code == 302
-    assert db.session.get(User, therapist.id).notifications_off == ["assigned", "follow_up", "link_expiring"]
+    assert db.session.get(User, therapist.id).notifications_off == ["amendment", "assigned", "follow_up",
+                                                                    "link_expiring"]
     db.session.remove()
 
     case = make.case(sw)
