@@ -443,3 +443,20 @@ def test_a_wrong_password_at_the_server_is_retried_and_said(app, make, tls_smtp,
     assign_through_the_page(app, make.case(sw).id, sw, therapist)
     assert "1 to retry" in send_mail()
     assert rows()[0].last_error == "login refused 535"
+
+
+def test_an_amendment_mails_the_other_side_of_the_case(app, make, smtp, mail_settings, send_mail):
+    sw, therapist = people(make)
+    case = make.case(sw, therapist=therapist, words=(WORDS, "test annan"), case_ref=CASE_REF)
+    stray = case.problems[1].id
+    client = app.test_client()
+    sign_in(client, therapist.username)
+    page = f"/staff/cases/{case.id}/problems/{stray}/withdraw"
+    response = post_form(client, page, page, {"reason": "Ett testproblem som kom med av misstag."})
+    assert response.status_code == 302
+    assert [(r.kind, r.user_id) for r in rows()] == [("amendment", sw.id)]  # the social worker, not the author
+    send_mail()
+    [received] = smtp.inbox.received
+    assert received.to == ["sara@kommun.example"]
+    assert_says_nothing_of_the_child(received)
+    assert "test annan" not in received.text and "testproblem" not in received.text
