@@ -16,7 +16,14 @@ from kidrate.red_thread import amendments, script_check
 from kidrate.red_thread import cases as case_rules
 from kidrate.red_thread.assignment import compile_assignment, handover_blockers
 from kidrate.staff import bp
-from kidrate.staff.cases import CASE_ROLES, _language_choices, _problem_form, _render_case, refuse_if_purged
+from kidrate.staff.cases import (
+    CASE_ROLES,
+    _language_choices,
+    _problem_form,
+    _render_case,
+    problem_page,
+    refuse_if_purged,
+)
 from kidrate.staff.forms import (
     AssignForm,
     CorrectWordsForm,
@@ -73,6 +80,13 @@ def script_warning(words: str | None, language: str | None, confirmed: bool) -> 
              "and save again.", script=SCRIPT_NAMES[found.found], language=language_label(language))
 
 
+def _posted_words(form, is_child: bool) -> tuple[str, str | None, str | None]:
+    """The posted words (trimmed), their language (a child's problem only) and the script warning, if any."""
+    words = (form.words.data or "").strip()
+    language = form.words_language.data if is_child else None
+    return words, language, (script_warning(words, language, form.script_confirmed.data) if is_child else None)
+
+
 def _refused(case: Case, code: str, anchor: str = "problems"):
     flash(str(REFUSALS[code]), "error")
     return redirect(url_for("staff.case_view", case_id=case.id, _anchor=anchor), code=303)
@@ -99,10 +113,8 @@ def problem_add(case_id: int):
         form.source.data = "child"
     valid = form.validate_on_submit()
     is_child = form.source.data == "child"
-    words = (form.words.data or "").strip()
-    language = form.words_language.data if is_child else None
     # Said together with any other message, so that everything is put right in one go.
-    warning = script_warning(words, language, form.script_confirmed.data) if is_child else None
+    words, language, warning = _posted_words(form, is_child)
     if not valid or warning:
         return _render_case(case, problem_form=form, script_warning=warning, status=400)
     problem = Problem(
@@ -149,9 +161,7 @@ def problem_edit(case_id: int, problem_id: int):
     form = _problem_form()
     valid = form.validate_on_submit()
     is_child = form.source.data == "child"
-    words = (form.words.data or "").strip()
-    language = form.words_language.data if is_child else None
-    warning = script_warning(words, language, form.script_confirmed.data) if is_child else None
+    words, language, warning = _posted_words(form, is_child)
     if valid and not warning:
         if words != problem.words:
             # Translations and recordings were of the earlier words: never show or play them as these.
@@ -288,8 +298,7 @@ def problem_correct(case_id: int, problem_id: int):
     form.words_language.choices = _language_choices()
     warning = None
     if request.method == "POST":
-        language = form.words_language.data if is_child else None
-        warning = script_warning(form.words.data, language, form.script_confirmed.data) if is_child else None
+        _words, language, warning = _posted_words(form, is_child)
     if request.method == "POST" and form.validate_on_submit() and not warning:
         had_translations = bool(problem.translations or problem.recordings)
         result = amendments.correct_words(problem, form.words.data, language, form.reason.data, g.user)
@@ -303,12 +312,7 @@ def problem_correct(case_id: int, problem_id: int):
             flash(_("The translations and recordings of the earlier words were removed: add them again for "
                     "the corrected words."), "info")
         return redirect(url_for("staff.case_view", case_id=case.id, _anchor="amendments"))
-    if request.method == "GET":
-        audit("view_case", case_id=case.id, target=f"problem:{problem.id}")
-        db.session.commit()
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/problem_correct.html", case=case, problem=problem, form=form,
-                           script_warning=warning), status
+    return problem_page("staff/problem_correct.html", case, problem, form, script_warning=warning)
 
 
 @bp.route("/cases/<int:case_id>/problems/<int:problem_id>/withdraw", methods=["GET", "POST"])
@@ -329,8 +333,4 @@ def problem_withdraw(case_id: int, problem_id: int):
         flash(_("The problem is withdrawn. It stays in the case's history, and the child is no longer asked "
                 "about it."), "info")
         return redirect(url_for("staff.case_view", case_id=case.id, _anchor="amendments"))
-    if request.method == "GET":
-        audit("view_case", case_id=case.id, target=f"problem:{problem.id}")
-        db.session.commit()
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/problem_withdraw.html", case=case, problem=problem, form=form), status
+    return problem_page("staff/problem_withdraw.html", case, problem, form)

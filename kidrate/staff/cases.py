@@ -196,3 +196,13 @@ def refuse_if_purged(case: Case):
     flash(_("The content of this case was removed by retention on %(date)s.", date=format_date(case.purged_at)),
           "error")
     return redirect(url_for("staff.case_view", case_id=case.id))
+
+
+def problem_page(template: str, case: Case, problem, form, **context):
+    """A page about one problem of a case (edit, correct, withdraw, set its goal): opening it is a read of
+    the case, audited; shown again from a refused post, it answers 400."""
+    if request.method == "GET":
+        audit("view_case", case_id=case.id, target=f"problem:{problem.id}")
+        db.session.commit()
+    status = 400 if request.method == "POST" else 200
+    return render_template(template, case=case, problem=problem, form=form, **context), status

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,7 +23,7 @@ from kidrate.red_thread import signals as signal_rules
 from kidrate.red_thread.checks import check_case
 from kidrate.red_thread.facts import gather
 from kidrate.staff import bp
-from kidrate.staff.cases import _render_case, refuse_if_purged
+from kidrate.staff.cases import _render_case, problem_page, refuse_if_purged
 from kidrate.staff.forms import TEXT_MAX
 from kidrate.vocab import ANSWERED_HOW, ROUND_ORDER, choices
 
@@ -175,11 +175,7 @@ def problem_goal(case_id: int, problem_id: int):
         db.session.commit()
         flash(_("The goal is saved."), "info")
         return redirect(url_for("staff.case_view", case_id=case.id, _anchor="problems"))
-    if request.method == "GET":
-        audit("view_case", case_id=case.id, target=f"problem:{problem.id}")
-        db.session.commit()
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/problem_goal.html", case=case, problem=problem, form=form), status
+    return problem_page("staff/problem_goal.html", case, problem, form)
 
 
 # --- What the case, closure and list pages show (template globals) ---------------------------------
