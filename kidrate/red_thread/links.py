@@ -123,12 +123,13 @@ def open_sealed_token(keys, sealed: object, link: ChildLink, *, session_id: int,
     return token, until
 
 
-# The link with its round, case and the case's problems in one query: every child page needs them all.
-# Built once: the loader options cost more to build than the query takes to run.
+# The link with its round (and the round's submission, if any), case and the case's problems in one query:
+# every child page needs them all. Built once: the loader options cost more to build than the query takes.
 _FIND = (
     select(ChildLink)
     .join(ChildLink.round).join(RatingRound.case)
-    .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case).joinedload(Case.problems))
+    .options(contains_eager(ChildLink.round).contains_eager(RatingRound.case).joinedload(Case.problems),
+             contains_eager(ChildLink.round).joinedload(RatingRound.submission))
     .where(ChildLink.token_hash == bindparam("token_hash"))
 )
 
