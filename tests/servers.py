@@ -34,8 +34,8 @@ def clean_environment(**kidrate: str) -> dict[str, str]:
 
 
 def run_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([KIDRATE, *args], env=env,  # noqa: S603 - our own command, the test's arguments cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run([KIDRATE, *args], env=env,  # noqa: S603 - our own command, the test's arguments
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"kidrate {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
