@@ -222,7 +222,9 @@ const provider = new Provider(issuer, {
   jwks,
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   claims: {
-    openid: ['sub'],
+    // acr and amr come from the sign-in (interaction result), not from the account; oidc-provider puts a
+    // claim in the ID token only when a granted scope (or the claims parameter) asks for it
+    openid: ['sub', 'acr', 'amr'],
     email: ['email', 'email_verified'],
     profile: ['name'],
     groups: ['groups'],
