@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_assets,
         configure_blueprints,
         configure_notifications,
+        configure_sign_on,
         configure_errors,
         configure_cli,
     ):
@@ -203,6 +204,13 @@ class CheckedRequest(Request):
     def _no_form(self) -> None:
         self.__dict__["form"] = self.parameter_storage_class()
         self.__dict__["files"] = self.parameter_storage_class()
+
+
+def configure_sign_on(app: Flask, settings: Settings) -> None:
+    """Signing in through an organisation's identity provider (OpenID Connect, Authlib's client)."""
+    from kidrate.sign_on import client
+
+    client.configure(app)
 
 
 def configure_errors(app: Flask, settings: Settings) -> None:

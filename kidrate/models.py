@@ -125,6 +125,60 @@ class StaffSession(Base):
     # live here, not in the cookie.
     locked: Mapped[bool] = mapped_column(default=False)
     hand_over_link_id: Mapped[int | None] = mapped_column(ForeignKey("child_link.id", ondelete="SET NULL"))
+    # Signed in through the organisation's identity provider: signing out ends the provider's session
+    # too, and the session lasts at most a working day (the provider is asked again after that).
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("sign_on_provider.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship()
+
+
+class SignOnProvider(Base):
+    """An organisation's identity provider (OpenID Connect): its staff sign in there, under the
+    provider's own multi-factor rules, instead of with a kidrate password. One per organisation, set by
+    its admin; the client secret is encrypted at rest."""
+
+    __tablename__ = "sign_on_provider"
+    __table_args__ = (CheckConstraint("mfa_rule IN ('totp', 'refuse')", name="mfa_rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret: Mapped[str] = mapped_column(EncryptedText("sign_on_provider.client_secret"))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # A verified e-mail claim may find the person's kidrate account (the admin's choice: only for a
+    # provider that verifies the addresses it vouches for).
+    trust_email: Mapped[bool] = mapped_column(default=False)
+    # The provider's groups decide role and unit: [{"group": "...", "role": "...", "unit_id": n | None}],
+    # the first match wins; empty: kidrate's own user list decides.
+    group_claim: Mapped[str] = mapped_column(String(80), default="groups")
+    # Scopes asked for beyond "openid email profile" (some providers send groups only when asked).
+    extra_scopes: Mapped[str] = mapped_column(String(200), default="")
+    group_roles: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    # A person a group lets in but with no kidrate account yet gets one (only with group_roles).
+    create_users: Mapped[bool] = mapped_column(default=False)
+    # Without a multi-factor claim ("mfa" in amr, or one of these acr values): kidrate's own TOTP, or no.
+    mfa_acr_values: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mfa_rule: Mapped[str] = mapped_column(String(10), default="totp")
+    # Staff of the organisation sign in through the provider only; admins keep a password as an audited
+    # way back in when the provider fails.
+    passwords_off: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserIdentity(Base):
+    """A person at an identity provider, linked to a kidrate account: the issuer and a hash of the
+    provider's subject identifier (kidrate never needs it in the clear)."""
+
+    __tablename__ = "user_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject_hash", name="uq_user_identity_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 

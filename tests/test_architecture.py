@@ -18,9 +18,11 @@ MAY_IMPORT = {
     "statistics": {"core", "red_thread"},
     "protection": {"core", "red_thread"},
     "notifications": {"core", "red_thread", "protection"},
+    "sign_on": {"core"},
     "child": {"core", "red_thread", "languages", "protection"},
-    "staff": {"core", "red_thread", "languages", "protection", "statistics", "notifications"},
-    "app": {"core", "red_thread", "languages", "protection", "statistics", "notifications", "child", "staff"},
+    "staff": {"core", "red_thread", "languages", "protection", "statistics", "notifications", "sign_on"},
+    "app": {"core", "red_thread", "languages", "protection", "statistics", "notifications", "sign_on", "child",
+            "staff"},
 }
 CORE = {"config", "vocab", "filter_values", "extensions", "models", "assets", "protection.crypto"}
 APP = {"", "cli", "demo", "health", "gunicorn_conf"}  # "" is kidrate/__init__.py: create_app

@@ -69,10 +69,11 @@ def _session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_staff_session(user: User, *, locked: bool = False, hand_over_link_id: int | None = None) -> StaffSession:
+def _new_staff_session(user: User, *, locked: bool = False, hand_over_link_id: int | None = None,
+                       provider_id: int | None = None) -> StaffSession:
     token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     row = StaffSession(user_id=user.id, token_hash=_session_token_hash(token), locked=locked,
-                       hand_over_link_id=hand_over_link_id)
+                       hand_over_link_id=hand_over_link_id, provider_id=provider_id)
     db.session.add(row)
     session["sid"] = token
     g.staff_session = row
@@ -127,16 +128,16 @@ def sign_out_session(reason: str = "sign_out") -> None:
     session.clear()
 
 
-def sign_in(user: User) -> None:
+def sign_in(user: User, provider_id: int | None = None) -> None:
     """A fresh session for the user, row and cookie; whatever session this browser held ends (no
-    fixation). Not committed."""
+    fixation). provider_id: signed in through the organisation's identity provider. Not committed."""
     sign_out_session("signed_in_again")
     session["uid"] = user.id
     session["fp"] = session_fingerprint(user)
     session["seen"] = int(time.time())
     session["locale"] = user.locale
     session.permanent = True
-    _new_staff_session(user)
+    _new_staff_session(user, provider_id=provider_id)
 
 
 def restart_session(user: User, reason: str, *, locked: bool = False,
@@ -146,7 +147,8 @@ def restart_session(user: User, reason: str, *, locked: bool = False,
     row = current_staff_session()
     if row is not None:
         end_staff_session(row, reason)
-    return _new_staff_session(user, locked=locked, hand_over_link_id=hand_over_link_id)
+    return _new_staff_session(user, locked=locked, hand_over_link_id=hand_over_link_id,
+                              provider_id=row.provider_id if row is not None else None)
 
 
 def keep_signed_in(user: User, reason: str = "two_factor") -> None:
@@ -161,10 +163,11 @@ def keep_signed_in(user: User, reason: str = "two_factor") -> None:
 PENDING_SECONDS = {"code": 5 * 60, "enrol": 15 * 60}  # setting up includes installing an app
 
 
-def begin_second_step(user: User, step: str, target: str | None) -> None:
+def begin_second_step(user: User, step: str, target: str | None, provider_id: int | None = None) -> None:
+    """provider_id: the first step was the organisation's identity provider, not a password."""
     sign_out_session("signed_in_again")
     session["pending"] = {"uid": user.id, "fp": session_fingerprint(user), "step": step,
-                          "at": int(time.time()), "next": target}
+                          "at": int(time.time()), "next": target, "provider": provider_id}
     session["locale"] = user.locale
 
 
@@ -185,6 +188,12 @@ def pending_user(step: str) -> User | None:
 def pending_target() -> str | None:
     data = session.get("pending")
     return safe_next(data.get("next")) if isinstance(data, dict) else None
+
+
+def pending_provider() -> int | None:
+    data = session.get("pending")
+    provider = data.get("provider") if isinstance(data, dict) else None
+    return provider if isinstance(provider, int) else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -208,6 +217,11 @@ def _gone_idle(row: StaffSession) -> bool:
     return (utcnow() - row.last_seen_at).total_seconds() > limit
 
 
+# A session begun at the identity provider lasts at most a working day: then the provider is asked
+# again, so someone the municipality removed there cannot go on here with an old session.
+PROVIDER_SESSION = timedelta(hours=10)
+
+
 def _sign_out_idle(row: StaffSession) -> None:
     end_staff_session(row, "idle")
     db.session.commit()
@@ -223,10 +237,19 @@ def _current_user() -> User | None:
         return None
     user = db.session.get(User, row.user_id)
     if (user is None or not user.active or session.get("fp") != session_fingerprint(user)
-            # a session from before two-factor was required: sign in again, and set it up
-            or (current_app.config["KIDRATE"].require_totp and user.totp_enabled_at is None)):
+            # a session from before two-factor was required: sign in again, and set it up (a session
+            # through the identity provider had the provider's multi-factor or kidrate's own)
+            or (current_app.config["KIDRATE"].require_totp and user.totp_enabled_at is None
+                and row.provider_id is None)):
         end_staff_session(row, "account_changed")
         db.session.commit()
+        return None
+    if row.provider_id is not None and utcnow() - row.created_at > PROVIDER_SESSION:
+        end_staff_session(row, "provider_again")
+        db.session.commit()
+        session.clear()
+        flash(_("Sign in again, please: a session through your organisation's account lasts a working day."),
+              "info")
         return None
     if _gone_idle(row):
         _sign_out_idle(row)

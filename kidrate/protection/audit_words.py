@@ -33,11 +33,28 @@ _SIGN_IN_METHODS = {
     "password": _l("With password"),
     "totp": _l("With a two-factor code"),
     "recovery": _l("With a recovery code"),
+    "provider+mfa": _l("Through the organisation's identity provider, with its multi-factor sign-in"),
+    "provider+totp": _l("Through the organisation's identity provider, then a two-factor code"),
+    "provider+recovery": _l("Through the organisation's identity provider, then a recovery code"),
 }
 _SIGN_IN_STEPS = {
     "password": _l("Wrong username or password"),
     "code": _l("Wrong two-factor code"),
     "locked": _l("The account was locked"),
+    "password_off": _l("Passwords are switched off for the organisation"),
+}
+_PROVIDER_REFUSALS = {
+    "provider:unknown_person": _l("Not connected to any account here"),
+    "provider:no_group": _l("In no group that gives access"),
+    "provider:inactive": _l("The account here is switched off"),
+    "provider:no_mfa": _l("The provider did not say it asked for more than one factor"),
+    "provider:other_organisation": _l("The account belongs to another organisation"),
+    "provider:linked_elsewhere": _l("Already connected to another account"),
+    "provider:state": _l("Started elsewhere, too old or used already"),
+    "provider:provider_error": _l("The provider did not complete the sign-in"),
+    "provider:token": _l("The provider's answer could not be trusted"),
+    "provider:unreachable": _l("The provider did not answer"),
+    "provider:not_available": _l("Not switched on for the organisation"),
 }
 _CODE_PURPOSES = {
     "sign_in": _l("At sign-in"),
@@ -55,6 +72,7 @@ _FILTERS = {"from": _l("from %(value)s"), "to": _l("to %(value)s"), "action": _l
 _WORDS_BY_ACTION: dict[str, Mapping[str, object]] = {
     "sign_in": _SIGN_IN_METHODS,
     "sign_in_failed": _SIGN_IN_STEPS,
+    "sign_in_refused": _PROVIDER_REFUSALS,
     "recovery_code_used": _CODE_PURPOSES,
     "password_set": _PASSWORD_PURPOSES,
     "password_reset_requested": _RESET_REQUESTS,

@@ -32,6 +32,7 @@ from kidrate.staff import (  # noqa: E402,F401  (routes register on import)
     pwa,
     recordings,
     rounds,
+    sign_on,
     sux,
     tablet,
     together,

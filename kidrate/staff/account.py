@@ -17,14 +17,16 @@ from sqlalchemy import or_, select, update
 
 from kidrate.extensions import db, rate_limits
 from kidrate.languages.i18n import LOCALE_COOKIE, STAFF_LOCALES
-from kidrate.models import User, utcnow
+from kidrate.models import SignOnProvider, User, utcnow
 from kidrate.protection import two_factor
 from kidrate.protection.access import (
     allow,
     audit,
     begin_second_step,
+    current_staff_session,
     end_sessions_of,
     keep_signed_in,
+    pending_provider,
     pending_target,
     pending_user,
     public,
@@ -33,6 +35,8 @@ from kidrate.protection.access import (
     sign_out_session,
 )
 from kidrate.protection.accounts import check_password, hash_password, user_for_link_token
+from kidrate.sign_on import client as provider_client
+from kidrate.sign_on import identities
 from kidrate.staff import bp
 from kidrate.staff.forms import CodeForm, EmptyForm, EnrolForm, ProfileForm, SetPasswordForm, SignInForm
 
@@ -105,16 +109,19 @@ def _use_second_factor(user: User, raw: str, purpose: str) -> str | None:
     return "recovery"
 
 
-def _start_session(user: User, method: str) -> None:
-    """Signed in: a fresh session, the failure count and any lock cleared, recorded (not committed)."""
-    sign_in(user)
+def _start_session(user: User, method: str, provider_id: int | None = None) -> None:
+    """Signed in: a fresh session, the failure count and any lock cleared, recorded (not committed).
+    provider_id: the first step was the organisation's identity provider (method names the second)."""
+    sign_in(user, provider_id)
+    if provider_id is not None:
+        method = f"provider+{method}"
     user.failed_sign_ins = 0
     user.locked_until = None
     audit("sign_in", user_id=user.id, target=method)
 
 
-def _complete_sign_in(user: User, target: str | None, method: str):
-    _start_session(user, method)
+def _complete_sign_in(user: User, target: str | None, method: str, provider_id: int | None = None):
+    _start_session(user, method, provider_id)
     db.session.commit()
     if method == "recovery":
         flash(ngettext("You signed in with a recovery code; %(num)s is left. You can make new ones on the "
@@ -137,7 +144,16 @@ def sign_in_page():
         password_ok = check_password(user, form.password.data)
         if user is not None and _locked(user):
             audit("sign_in_failed", user_id=user.id, target="locked")
+        elif password_ok and identities.passwords_off(db.session, user) and user.role != "admin":
+            audit("sign_in_failed", user_id=user.id, target="password_off")
+            db.session.commit()
+            flash(_("Your organisation signs in through its own account service: use the button for it below."),
+                  "error")
+            return _sign_in_form(form, 400)
         elif password_ok:
+            if identities.passwords_off(db.session, user):
+                # An admin's way back in when the provider fails: allowed, and on record.
+                audit("password_recovery", user_id=user.id)
             target = safe_next(request.args.get("next"))
             if user.totp_enabled_at is not None:
                 begin_second_step(user, "code", target)
@@ -154,8 +170,13 @@ def sign_in_page():
             audit("sign_in_failed", target="password")
         db.session.commit()
         flash(_password_failed(), "error")
+    return _sign_in_form(form, 200 if request.method == "GET" else 400)
+
+
+def _sign_in_form(form: SignInForm, status: int):
     return render_template("staff/sign_in.html", form=form, staff_locales=STAFF_LOCALES,
-                           next_target=request.args.get("next")), 200 if request.method == "GET" else 400
+                           next_target=request.args.get("next"),
+                           providers=identities.sign_in_choices(db.session)), status
 
 
 def _choose_language(code: str):
@@ -187,7 +208,7 @@ def sign_in_code():
         else:
             method = _use_second_factor(user, form.code.data, "sign_in")
             if method is not None:
-                return _complete_sign_in(user, pending_target(), method)
+                return _complete_sign_in(user, pending_target(), method, pending_provider())
             _count_failure(user, "code")
         db.session.commit()
         form.code.errors.append(_code_failed())
@@ -220,10 +241,15 @@ def sign_in_cancel():
 def sign_out():
     if not EmptyForm().validate_on_submit():
         abort(400)
+    row = current_staff_session()
+    provider = db.session.get(SignOnProvider, row.provider_id) if row is not None and row.provider_id else None
     sign_out_session()  # ends the session on the server: a copy of the cookie is dead too
     db.session.commit()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("staff.sign_in"))
+    after = url_for("staff.sign_in")
+    # Signed in through the organisation's provider: its session ends too, where it allows that.
+    ending = provider_client.logout_url(provider, current_app.config["KIDRATE"].base_url + after) if provider else None
+    return redirect(ending or after)
 
 
 # --- Two-factor set-up ---------------------------------------------------------------------------
@@ -245,9 +271,9 @@ def _enrolment(user: User, *, forced: bool):
             user.recovery_codes = [two_factor.recovery_hash(c) for c in codes]
             audit("totp_enrolled", user_id=user.id)
             if forced:
-                target = pending_target()
+                target, provider_id = pending_target(), pending_provider()
                 end_sessions_of(user, "two_factor")
-                _start_session(user, "totp")
+                _start_session(user, "totp", provider_id)
             else:
                 target = None
                 keep_signed_in(user)

@@ -258,6 +258,37 @@ class EditUserForm(FlaskForm):
     confirm_own_role = BooleanField(_l("Yes, change my own role: I will no longer be an administrator."))
 
 
+class SignOnForm(FlaskForm):
+    """An admin connects the organisation's identity provider (kidrate/staff/sign_on.py checks it)."""
+
+    enabled = BooleanField(_l("Staff may sign in through the provider"), default=True)
+    issuer = StringField(_l("Issuer address"), validators=[DataRequired(), Length(max=300)],
+                         description=_l("As the provider gives it; kidrate reads the rest from "
+                                        "/.well-known/openid-configuration."))
+    client_id = StringField(_l("Client ID"), validators=[DataRequired(), Length(max=200)])
+    client_secret = PasswordField(_l("Client secret"), validators=[Length(max=500)],
+                                  description=_l("Kept encrypted. Leave empty to keep the one saved."))
+    extra_scopes = StringField(_l("Further scopes to ask for"), validators=[Length(max=200)],
+                               description=_l("Besides openid, email and profile; for example groups."))
+    trust_email = BooleanField(_l("A verified e-mail address from the provider finds the person's account here"),
+                               description=_l("Only for a provider that checks the addresses it vouches for. "
+                                              "Otherwise each person connects through their invitation."))
+    group_claim = StringField(_l("Claim with the person's groups"), validators=[Length(max=80)], default="groups")
+    group_roles_text = TextAreaField(
+        _l("Groups that give access"),
+        description=_l("One a line: “group = role” or “group = role, unit”. The first line that matches decides "
+                       "the role and unit at every sign-in. Empty: the user list here decides."))
+    create_users = BooleanField(_l("Make an account at sign-in for a person a group lets in"))
+    mfa_acr_text = StringField(_l("Assurance levels (acr) that mean more than one factor"),
+                               validators=[Length(max=500)],
+                               description=_l("Separated by spaces. “mfa” in the sign-in methods (amr) always counts."))
+    mfa_rule = RadioField(_l("When the provider does not say it asked for more than one factor"),
+                          choices=[("totp", _l("Ask for kidrate's own two-factor code")),
+                                   ("refuse", _l("Refuse the sign-in"))], default="totp")
+    passwords_off = BooleanField(_l("Staff sign in through the provider only (administrators keep their "
+                                    "password as a recorded way back in)"))
+
+
 class UnitForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=choices(UNIT_KINDS))

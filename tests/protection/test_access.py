@@ -20,6 +20,7 @@ SECRET = "HEMLIGA-ORD-7731"
 PUBLIC = {"static", "root", "staff.manifest", "staff.service_worker", "staff.sign_in", "staff.accept_invite",
           "staff.reset_password", "staff.forgot_password", "health.healthz",
           "staff.sign_in_code", "staff.sign_in_enrol", "staff.sign_in_cancel",
+          "staff.sign_on_start", "staff.sign_on_callback", "staff.sign_on_from_invitation",
           "child.questions", "child.submit", "child.audio", "child.thanks", "child.already_sent", "child.not_active"}
 EVERYONE = {"sw_a", "sw_b", "t1", "t2", "analyst", "admin", "auditor"}
 MATRIX = {
@@ -64,6 +65,8 @@ MATRIX = {
     "staff.admin_user_record_export": {"admin"},
     "staff.admin_units": {"admin"},
     "staff.admin_email": {"admin"},
+    "staff.admin_sign_on": {"admin"},
+    "staff.admin_user_unlink": {"admin"},
     "staff.admin_user_email": {"admin"},
     "staff.problem_translation_add": {"sw_a", "t1"},
     "staff.problem_translation_delete": {"sw_a", "t1"},

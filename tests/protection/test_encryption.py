@@ -29,6 +29,7 @@ from kidrate.models import (
     ProblemTranslation,
     Recording,
     SafetySignal,
+    SignOnProvider,
     Submission,
     User,
 )
@@ -61,13 +62,15 @@ SECRETS = {
     "signals_reason": "Socialsekreteraren ringdes upp om signalen.",
     "signal_note": "Samtal med barnet ensam om pappas slag.",
     "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "client_secret": "kommunens-hemliga-klientnyckel",
 }
 # Fragments too: a value must not leak a part of the text either.
-FRAGMENTS = ("slår mig", "Pappa sl", "sjukhus", "Malmö", "frukost", "Kusiner", "JBSWY3DP")
+FRAGMENTS = ("slår mig", "Pappa sl", "sjukhus", "Malmö", "frukost", "Kusiner", "JBSWY3DP", "hemliga")
 SOUND = b"\x1a\x45\xdf\xa3" + b"kidrate test recording " * 40
 
 ENCRYPTED = {
     "user_account": {"totp_secret"},
+    "sign_on_provider": {"client_secret"},
     "case_record": {"intervention_text"},
     "problem": {"words", "category_text", "goal", "worked_with_comment"},
     "problem_translation": {"words"},
@@ -167,6 +170,10 @@ def world(app, make):
     # Two-factor sign-in is another piece of work; its secret is a plain string to it.
     with app.app_context():
         db.session.get(User, therapist.id).totp_secret = SECRETS["totp_secret"]
+        # So is the identity provider's client secret (saved through the admin page in tests/sign_on/).
+        db.session.add(SignOnProvider(organisation_id=db.session.get(User, therapist.id).organisation_id,
+                                      issuer="https://idp.example", client_id="kidrate",
+                                      client_secret=SECRETS["client_secret"]))
         db.session.commit()
     db.session.remove()
     return {"case_id": case_id, "problem_id": first.id, "social": social, "therapist_id": therapist.id}
