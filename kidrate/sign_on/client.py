@@ -5,6 +5,7 @@ expiry, issued-at, nonce) with a bounded clock skew."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -71,7 +72,9 @@ def discover(issuer: str) -> dict:
 
 def _name(provider: SignOnProvider) -> str:
     # A new name whenever the settings change: Authlib keeps each registered client as it was made.
-    return f"org{provider.organisation_id}-{provider.id}-{int(provider.updated_at.timestamp())}"
+    settings = "\n".join((provider.issuer, provider.client_id, provider.client_secret, provider.extra_scopes,
+                          provider.updated_at.isoformat()))
+    return f"org{provider.organisation_id}-{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
 
 
 def client_for(provider: SignOnProvider):

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 
 from kidrate.extensions import db, rate_limits
 from kidrate.languages.i18n import LOCALE_COOKIE, STAFF_LOCALES
-from kidrate.models import SignOnProvider, User, utcnow
+from kidrate.models import Organisation, SignOnProvider, User, utcnow
 from kidrate.protection import two_factor
 from kidrate.protection.access import (
     allow,
@@ -365,10 +365,14 @@ def two_factor_recovery_codes():
 
 def _set_password_via_link(token: str, purpose: str):
     user = user_for_link_token(db.session, token, purpose)
-    if user is None:
+    # An invitation accepted by signing in through the organisation's provider is spent.
+    if user is None or (purpose == "invite" and identities.identity_of(db.session, user) is not None):
         return render_template("staff/link_invalid.html"), 404
+    provider = identities.provider_of(db.session, user.organisation_id) if purpose == "invite" else None
+    through_provider = provider is not None and provider.enabled
+    passwords = not (through_provider and provider.passwords_off and user.role != "admin")
     form = SetPasswordForm()
-    if form.validate_on_submit():
+    if passwords and form.validate_on_submit():
         user.password_hash = hash_password(form.password.data)
         audit("password_set", user_id=user.id, target=purpose)
         end_sessions_of(user, "password")
@@ -377,7 +381,10 @@ def _set_password_via_link(token: str, purpose: str):
         flash(_("Your password is set. Sign in with it."), "info")
         return redirect(url_for("staff.sign_in"))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/set_password.html", form=form, user=user, purpose=purpose), status
+    return render_template("staff/set_password.html", form=form, user=user, purpose=purpose, passwords=passwords,
+                           provider_action=url_for("staff.sign_on_from_invitation", token=token)
+                           if through_provider else None,
+                           organisation=db.session.get(Organisation, user.organisation_id).name), status
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -103,7 +104,7 @@ def sign_on_callback():
         return _refused("state", organisation_id=org_id, status=400)
     except OAuthError:
         return _refused("provider_error", organisation_id=org_id, status=400)
-    except JoseError:
+    except (JoseError, AuthlibBaseError):  # the signature (joserfc) or a claim (Authlib's checks) does not hold
         return _refused("token", organisation_id=org_id, status=400)
     except (RequestException, ValueError):
         return _refused("unreachable", organisation_id=org_id, status=502)
