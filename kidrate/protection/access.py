@@ -396,10 +396,12 @@ def set_security_headers(response: Response) -> Response:
 # --- Tokens never reach a log ------------------------------------------------------------------
 
 # A token in a path (/r/…, /staff/invite/…, /staff/reset/…), also inside a query value, plain or
-# %-encoded (?next=%2Fr%2F…); and the value of any query parameter whose name holds "token".
+# %-encoded (?next=%2Fr%2F…); the value of any query parameter whose name holds "token"; and an identity
+# provider's answer (code, state, session_state: the code is worth a sign-in until it is used).
 _TOKEN_PATH = re.compile(r"/(r|invite|reset)/[^\s\"?/&#]+")
 _TOKEN_PATH_ENCODED = re.compile(r"%2F(r|invite|reset)%2F[^\s\"?/&#%]+", re.IGNORECASE)
-_TOKEN_PARAMETER = re.compile(r"(?<![^\s\"?&;])([^\s\"?&;=#]*token[^\s\"?&;=#]*=)[^\s\"&;#]*", re.IGNORECASE)
+_TOKEN_PARAMETER = re.compile(r"(?<![^\s\"?&;])([^\s\"?&;=#]*token[^\s\"?&;=#]*=|(?:code|state|session_state)=)"
+                              r"[^\s\"&;#]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -410,7 +412,7 @@ def redact(text: str) -> str:
 
 class RedactTokens(logging.Filter):
     """Rewrites log records so that a link's token (in /r/…, /invite/…, /reset/…, or a token= query
-    parameter) never reaches a log."""
+    parameter) or an identity provider's code never reaches a log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -29,6 +29,10 @@ INVITE = "eyJ1aWQiOjd9.aBcDeF.gHiJkLmNoPqRsTuV"  # the shape of an invitation to
     (f"GET /r/{CHILD}?lang=ar&view=review HTTP/1.1", "?lang=ar&view=review"),
     (f"GET /r/{CHILD}/audio/3 HTTP/1.1", "/audio/3"),
     (f'"GET /staff/reset/{INVITE}?token={INVITE} HTTP/1.1" 200', "200"),
+    # an identity provider's answer: its code (a sign-in until used) and state
+    (f"GET /staff/sign-in/provider/callback?code={CHILD}&state={INVITE}&iss=https%3A%2F%2Fidp HTTP/1.1",
+     "&iss=https%3A%2F%2Fidp"),
+    (f"GET /staff/sign-in/provider/callback?state={INVITE}&session_state={CHILD}&code={CHILD} HTTP/1.1", "HTTP/1.1"),
 ])
 def test_tokens_in_query_strings_are_redacted(line, kept):
     cleaned = redact(line)
@@ -37,7 +41,7 @@ def test_tokens_in_query_strings_are_redacted(line, kept):
 
 
 def test_other_query_strings_stay_readable():
-    line = "GET /staff/cases?q=BOU-12&page=2 HTTP/1.1 /staff/report?unit=3&from=2024-01-01"
+    line = "GET /staff/cases?q=BOU-12&page=2&postcode=1 HTTP/1.1 /staff/report?unit=3&from=2024-01-01"
     assert redact(line) == line
 
 

@@ -44,19 +44,13 @@ def rules(**kw):
 
 # decide(): which account ------------------------------------------------------------------------------------
 
-def test_linked_account_signs_in_without_linking_again():
-    linked = account()
-    assert decide(person(), rules(), linked=linked) == Decision(account=linked, link=False, totp=False)
-
-
-def test_invited_account_is_linked():
-    invited = account(id=11)
-    assert decide(person(), rules(), linked=None, invited=invited) == Decision(account=invited, link=True)
-
-
-def test_invitation_for_the_linked_account_itself_is_fine():
-    linked = account()
-    assert decide(person(), rules(), linked=linked, invited=account()) == Decision(account=linked)
+@pytest.mark.parametrize(("linked", "invited", "signs_in", "link"), [
+    (account(), None, account(), False),            # linked already: no new link
+    (None, account(id=11), account(id=11), True),   # an invitation links
+    (account(), account(), account(), False),       # an invitation for the linked account itself
+])
+def test_linked_or_invited_account_signs_in(linked, invited, signs_in, link):
+    assert decide(person(), rules(), linked=linked, invited=invited) == Decision(account=signs_in, link=link)
 
 
 def test_person_linked_to_another_account_than_the_invited_one_is_refused():
@@ -89,24 +83,17 @@ def test_account_of_another_organisation_is_refused(which):
     assert got == Decision(refused="other_organisation")
 
 
-def test_unknown_person_without_creation_is_refused():
-    assert decide(person(), rules(), linked=None) == Decision(refused="unknown_person")
+STAFF = (GroupRole("staff", "therapist", 3),)
 
 
-def test_creation_needs_a_matching_group_even_with_create_users():
-    # create_users without any group rule: nothing says which role, so no one is created
-    assert decide(person(groups=("staff",)), rules(create_users=True), linked=None).refused == "unknown_person"
-
-
-def test_creation_with_create_users_and_a_matching_group():
-    r = rules(create_users=True, group_roles=(GroupRole("staff", "therapist", 3),))
-    got = decide(person(groups=("staff",)), r, linked=None)
-    assert got == Decision(account=None, link=False, create=True, role="therapist", unit_id=3, totp=False)
-
-
-def test_matching_group_without_create_users_creates_no_one():
-    r = rules(group_roles=(GroupRole("staff", "therapist"),))
-    assert decide(person(groups=("staff",)), r, linked=None) == Decision(refused="unknown_person")
+@pytest.mark.parametrize(("create_users", "group_roles", "created"), [
+    (False, (), False), (True, (), False),  # create_users alone: no group says which role
+    (False, STAFF, False), (True, STAFF, True)])
+def test_a_person_without_an_account_is_created_only_with_create_users_and_a_matching_group(
+        create_users, group_roles, created):
+    got = decide(person(groups=("staff",)), rules(create_users=create_users, group_roles=group_roles), linked=None)
+    assert got == (Decision(account=None, link=False, create=True, role="therapist", unit_id=3, totp=False)
+                   if created else Decision(refused="unknown_person"))
 
 
 @pytest.mark.parametrize("groups", [(), ("other",), ("STAFF",)])
@@ -115,15 +102,11 @@ def test_configured_groups_refuse_a_person_in_none_of_them_even_when_linked(grou
     assert decide(person(groups=groups), r, linked=account()) == Decision(refused="no_group")
 
 
-def test_group_sets_role_and_unit_of_an_existing_account():
+def test_group_sets_role_and_unit_of_an_existing_account_and_without_group_rules_they_stay_unset():
     r = rules(group_roles=(GroupRole("leads", "admin", 7),))
     got = decide(person(groups=("leads",)), r, linked=account(role="therapist", unit_id=None))
-    assert (got.refused, got.role, got.unit_id, got.create) == (None, "admin", 7, False)
-
-
-def test_without_group_rules_role_and_unit_stay_unset():
-    got = decide(person(groups=("leads",)), rules(), linked=account())
-    assert (got.role, got.unit_id) == (None, None)
+    assert got == Decision(account=account(role="therapist"), role="admin", unit_id=7)
+    assert decide(person(groups=("leads",)), rules(), linked=account()) == Decision(account=account())
 
 
 def test_first_matching_group_rule_wins_whatever_the_order_of_the_persons_groups():
@@ -156,14 +139,10 @@ def test_provider_did_mfa(amr, acr, acr_values, did):
     r = rules(mfa_acr_values=acr_values)
     p = person(amr=amr, acr=acr)
     assert provider_did_mfa(p, r) is did
-    assert decide(p, r, linked=account()).totp is (not did)
+    assert decide(p, rules(mfa_acr_values=acr_values, mfa_rule="totp"), linked=account()) == (
+        Decision(account=account(), totp=not did))
     assert decide(p, rules(mfa_acr_values=acr_values, mfa_rule="refuse"), linked=account()) == (
         Decision(account=account(), totp=False) if did else Decision(refused="no_mfa"))
-
-
-def test_without_provider_mfa_rule_totp_asks_kidrates_own_second_step():
-    got = decide(person(amr=("pwd",)), rules(mfa_rule="totp"), linked=account())
-    assert got == Decision(account=account(), totp=True)
 
 
 def test_refusals_come_before_the_mfa_check():
@@ -237,6 +216,13 @@ def test_group_lines_with_comments_blank_lines_and_distinguished_names():
 ])
 def test_bad_line(line, problem):
     assert parse_group_lines(line, UNITS) == ((), [(1, problem)])
+
+
+@pytest.mark.xfail(strict=True, reason="app bug: the last '=' of a line is taken, so a unit named with '=' "
+                   "(allowed by the unit form) is read as the role")
+def test_unit_name_with_an_equals_sign():
+    got = parse_group_lines("staff = therapist, Team A=B", {"Team A=B": 5})
+    assert got == ((GroupRole("staff", "therapist", 5),), [])
 
 
 def test_problems_carry_their_line_numbers_and_good_lines_still_count():
