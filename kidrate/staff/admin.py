@@ -13,6 +13,7 @@ from kidrate.extensions import db
 from kidrate.models import Case, StaffSession, Unit, User, utcnow
 from kidrate.protection.access import allow, audit, end_sessions_of, keep_signed_in
 from kidrate.protection.accounts import account_link_token
+from kidrate.sign_on import identities
 from kidrate.staff import bp
 from kidrate.staff.forms import EditUserForm, EmptyForm, NewUserForm, UnitForm
 
@@ -148,7 +149,8 @@ def admin_user_edit(user_id: int):
             return _save_user(user, form.display_name.data.strip(), role, unit)
     status = 400 if request.method == "POST" else 200
     return render_template("staff/admin_user_edit.html", form=form, user=user, own=own,
-                           ask_own_role=ask_own_role), status
+                           ask_own_role=ask_own_role, identity=identities.identity_of(db.session, user),
+                           empty_form=EmptyForm()), status
 
 
 def _save_user(user: User, name: str, role: str, unit: Unit | None):

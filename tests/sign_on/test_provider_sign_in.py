@@ -325,3 +325,22 @@ def test_an_admin_of_another_organisation_changes_nothing_here(app, make, connec
     assert "Testkommun" not in client.get("/staff/admin/sign-on").text
     db.session.remove()
     assert db.session.get(SignOnProvider, provider.id).issuer == provider.issuer
+
+
+def test_the_admin_sees_and_removes_a_persons_connection(app, make, connect, idp):
+    connect()
+    anna = make.user("therapist")
+    admin = make.user("admin")
+    link_identity(anna, "anna-1", idp.issuer)
+    anna_browser = app.test_client()
+    assert through_provider(anna_browser, "anna").status_code == 302
+    client = app.test_client()
+    sign_in(client, admin.username)
+    page = f"/staff/admin/users/{anna.id}/edit"
+    assert "Connected to an account at the identity provider" in client.get(page).text
+    assert post_form(client, page, f"/staff/admin/users/{anna.id}/identity/remove").status_code == 302
+    assert db.session.scalar(select(UserIdentity)) is None
+    assert ("identity_unlinked", f"user:{anna.id}") in actions()
+    assert signed_in_as(anna_browser) is None  # the session through the connection ended
+    english(again := app.test_client())
+    assert through_provider(again, "anna").status_code == 403  # not connected any more
