@@ -6,7 +6,7 @@ PYTHON  ?= python3
 PYBABEL := $(BIN)/pybabel
 LOCALES := translations
 
-.PHONY: run test browser install lock upgrade check-lock compile-translations translations lint demo clean
+.PHONY: run run-oidc test browser install lock upgrade check-lock compile-translations translations lint demo clean
 
 # Everything is installed from the committed lock, hash-checked, never resolved anew: first uv itself
 # (bootstrap-requirements.txt, exported from uv.lock), then the project with `uv sync --locked`, which
@@ -50,6 +50,15 @@ run: compile-translations
 	$(BIN)/kidrate demo
 	$(BIN)/kidrate run --host 127.0.0.1 --port $(PORT)
 
+# The demo with a local identity provider of its own (Node's oidc-provider, installed from its npm lock):
+# staff sign in through "Demokommunen"'s provider by typing a demo username there.
+run-oidc: export KIDRATE_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+run-oidc: compile-translations
+	$(BIN)/kidrate db upgrade
+	$(BIN)/kidrate demo
+	PORT=$(PORT) $(BIN)/python tools/run_oidc_demo.py
+
 # The browser tests drive Debian's Chromium: installed here when missing and this user may install
 # system packages (root, or sudo without a password); otherwise those tests skip and say why.
 browser:
@@ -61,7 +70,7 @@ browser:
 	        || echo "chromium could not be installed: the browser tests will be skipped"; }
 
 test: compile-translations browser
-	$(BIN)/ruff check kidrate tests $(wildcard bench)
+	$(BIN)/ruff check kidrate tests $(wildcard bench) $(wildcard tools)
 	$(BIN)/python -m pytest
 
 # Re-resolve deliberately: `make lock` after editing pyproject.toml (keeps every other version),
@@ -83,7 +92,7 @@ check-lock: $(UV)
 	    || { echo "bootstrap-requirements.txt is out of date: run make lock"; exit 1; }
 
 lint: install
-	$(BIN)/ruff check kidrate tests $(wildcard bench)
+	$(BIN)/ruff check kidrate tests $(wildcard bench) $(wildcard tools)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -24,10 +24,11 @@ def register(app: Flask) -> None:
     """One `kidrate` command: the frame's own (db, demo, create-user) and each room's."""
     from kidrate.notifications import cli as notifications_cli
     from kidrate.protection import cli as protection_cli
+    from kidrate.sign_on import cli as sign_on_cli
     from kidrate.statistics import cli as statistics_cli
 
-    for command in (db_group, demo, create_user, *statistics_cli.COMMANDS, *protection_cli.COMMANDS,
-                    *notifications_cli.COMMANDS):
+    for command in (db_group, demo, demo_sign_on, create_user, *statistics_cli.COMMANDS, *protection_cli.COMMANDS,
+                    *notifications_cli.COMMANDS, *sign_on_cli.COMMANDS):
         app.cli.add_command(command)
 
 
@@ -64,6 +65,17 @@ def demo() -> None:
 
     report = ensure_demo(db.session, current_app.config["KIDRATE"])
     click.echo(report)
+
+
+@click.command("demo-sign-on", help="Connect the demo organisation to a local identity provider (not in production).")
+@click.option("--issuer", required=True)
+@with_appcontext
+def demo_sign_on(issuer: str) -> None:
+    from kidrate.demo import connect_demo_provider
+
+    if current_app.config["KIDRATE"].production:
+        raise click.UsageError("the demo's identity provider is not for production")
+    click.echo(connect_demo_provider(db.session, current_app.config["KIDRATE"], issuer))
 
 
 @click.command("create-user", help="Create a staff account and print its invitation link.")

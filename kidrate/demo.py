@@ -90,3 +90,30 @@ def ensure_demo(session: Session, settings: Settings) -> str:
     if token:
         lines += ["", f"Child link for {DEMO_CASE_REF} ({due.round_kind}):", f"  {settings.base_url}/r/{token}"]
     return "\n".join(lines)
+
+
+DEMO_CLIENT_ID = "kidrate-demo"
+DEMO_CLIENT_SECRET = "demo-client-secret-not-for-production"  # noqa: S105 - the local demo's provider only
+
+
+def connect_demo_provider(session: Session, settings: Settings, issuer: str) -> str:
+    """The demo organisation signs in through a local identity provider (`make run-oidc`): each demo user
+    is linked to the provider's person of the same login name, as an accepted invitation would link them."""
+    from kidrate.sign_on import cli as sign_on_cli
+    from kidrate.sign_on import identities
+
+    org = session.scalar(select(Organisation).where(Organisation.name == "Demokommunen"))
+    if org is None:
+        return "No demo organisation: run `kidrate demo` first."
+    sign_on_cli.connect(org, issuer, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, "groups", check=False)
+    for username, *_rest in DEMO_USERS:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None:
+            identities.link(session, user, issuer, f"demo-{username}")
+    session.commit()
+    return "\n".join([
+        f"Demo identity provider: {issuer}",
+        f"Sign in at {settings.base_url}/staff/sign-in with \"Logga in via Demokommunen\", then type a demo",
+        "username at the provider (" + ", ".join(u for u, *_r in DEMO_USERS) + "); any other name is",
+        "refused there, and \"okand\" is known there but not here (kidrate refuses it).",
+    ])
