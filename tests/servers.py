@@ -50,10 +50,11 @@ class Server:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_gunicorn(env: dict[str, str], log: Path, workers: int = 1, threads: int = 4) -> Server:
-    """gunicorn with the production settings (kidrate/gunicorn_conf.py) in a process group of its own.
-    Its output goes to a file: a pipe nobody reads would fill up and stall it."""
-    port = free_port()
+def start_gunicorn(env: dict[str, str], log: Path, workers: int = 1, threads: int = 4,
+                   port: int | None = None) -> Server:
+    """gunicorn with the production settings (kidrate/gunicorn_conf.py) in a process group of its own, on
+    the given port or a free one. Its output goes to a file: a pipe nobody reads would fill up and stall it."""
+    port = port or free_port()
     env = {**env, "KIDRATE_BIND": f"127.0.0.1:{port}", "KIDRATE_WORKERS": str(workers),
            "KIDRATE_THREADS": str(threads)}
     with log.open("wb") as out:

@@ -82,12 +82,12 @@ def person_from_claims(claims: Mapping[str, object], group_claim: str = "groups"
     the wrong type count as absent."""
     email = claims.get("email")
     acr = claims.get("acr")
-    name = claims.get("name") or claims.get("preferred_username")
+    name = next((v for v in (claims.get("name"), claims.get("preferred_username")) if isinstance(v, str) and v), None)
     return Person(
         subject=str(claims["sub"]),
         email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
         email_verified=claims.get("email_verified") is True,
-        name=name if isinstance(name, str) else None,
+        name=name,
         groups=_strings(claims.get(group_claim)) if group_claim else (),
         amr=_strings(claims.get("amr")),
         acr=acr if isinstance(acr, str) else None,
@@ -144,9 +144,8 @@ def parse_group_lines(text: str, units: Mapping[str, int]) -> tuple[tuple[GroupR
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        group, equals, rest = line.rpartition("=")  # the last "=": a group may be "CN=...,OU=..."
+        group, equals, rest = _split_rule(line)
         role, _comma, unit = (part.strip() for part in rest.partition(","))
-        group = group.strip()
         if not equals or not group or not role:
             problems.append((number, "form"))
         elif role not in ROLES:
@@ -159,6 +158,18 @@ def parse_group_lines(text: str, units: Mapping[str, int]) -> tuple[tuple[GroupR
             seen.add(group)
             found.append(GroupRole(group, role, units[unit] if unit else None))
     return tuple(found), problems
+
+
+def _split_rule(line: str) -> tuple[str, str, str]:
+    """(group, "=", role and unit) at the "=" a role follows: a group may be "CN=…,OU=…" and a unit's name
+    may hold "=" too. Without such an "=", at the last one (the role is then reported as not one)."""
+    at = [i for i, c in enumerate(line) if c == "="]
+    for i in at:
+        if line[i + 1:].partition(",")[0].strip() in ROLES:
+            return line[:i].strip(), "=", line[i + 1:]
+    if not at:
+        return line, "", ""
+    return line[:at[-1]].strip(), "=", line[at[-1] + 1:]
 
 
 def group_lines(rules: Iterable[GroupRole], unit_names: Mapping[int, str]) -> str:
