@@ -248,8 +248,8 @@ def _current_user() -> User | None:
         end_staff_session(row, "provider_again")
         db.session.commit()
         session.clear()
-        flash(_("Sign in again, please: a session through your organisation's account lasts a working day."),
-              "info")
+        flash(_("Sign in again, please: a session begun through your organisation's sign-in lasts at most a "
+                "working day."), "info")
         return None
     if _gone_idle(row):
         _sign_out_idle(row)

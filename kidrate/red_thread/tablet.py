@@ -19,7 +19,10 @@ MAX_UNLOCK_FAILURES = 5
 HAND_OVER_LINK_DAYS = 1
 # Staff endpoints that still answer while the session is locked: the unlock form itself, and the
 # installable app's manifest and service worker (no content).
-OPEN_WHILE_LOCKED = frozenset({"staff.unlock", "staff.manifest", "staff.service_worker"})
+# Unlocking: the password, or signing in again at the organisation's identity provider (its answer comes
+# back to the callback).
+OPEN_WHILE_LOCKED = frozenset({"staff.unlock", "staff.unlock_through_provider", "staff.sign_on_callback",
+                               "staff.manifest", "staff.service_worker"})
 # In the locked session's cookie: the hand-over's token, sealed for that session (links.seal_token), so
 # that after a reload half-way the child's pages can start the questions again on this device.
 HAND_OVER_SEALED = "hand_over_sealed"  # a cookie key, not a secret

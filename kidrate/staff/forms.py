@@ -270,7 +270,8 @@ class SignOnForm(FlaskForm):
                                   description=_l("Kept encrypted. Leave empty to keep the one saved."))
     extra_scopes = StringField(_l("Further scopes to ask for"), validators=[Length(max=200)],
                                description=_l("Besides openid, email and profile; for example groups."))
-    trust_email = BooleanField(_l("A verified e-mail address from the provider finds the person's account here"),
+    trust_email = BooleanField(_l("Match a person to their account here by an e-mail address the provider has "
+                                  "verified"),
                                description=_l("Only for a provider that checks the addresses it vouches for. "
                                               "Otherwise each person connects through their invitation."))
     group_claim = StringField(_l("Claim with the person's groups"), validators=[Length(max=80)], default="groups")
@@ -278,7 +279,7 @@ class SignOnForm(FlaskForm):
         _l("Groups that give access"),
         description=_l("One a line: “group = role” or “group = role, unit”. The first line that matches decides "
                        "the role and unit at every sign-in. Empty: the user list here decides."))
-    create_users = BooleanField(_l("Make an account at sign-in for a person a group lets in"))
+    create_users = BooleanField(_l("Create an account at the first sign-in for a person whose group gives access"))
     mfa_acr_text = StringField(_l("Assurance levels (acr) that mean more than one factor"),
                                validators=[Length(max=500)],
                                description=_l("Separated by spaces. “mfa” in the sign-in methods (amr) always counts."))
@@ -286,7 +287,7 @@ class SignOnForm(FlaskForm):
                           choices=[("totp", _l("Ask for kidrate's own two-factor code")),
                                    ("refuse", _l("Refuse the sign-in"))], default="totp")
     passwords_off = BooleanField(_l("Staff sign in through the provider only (administrators keep their "
-                                    "password as a recorded way back in)"))
+                                    "password as a way back in; each such sign-in is logged)"))
 
 
 class UnitForm(FlaskForm):

@@ -5,6 +5,7 @@ asks the provider through Authlib, and records every step in the audit log (neve
 from __future__ import annotations
 
 import re
+import time
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
@@ -15,8 +16,17 @@ from requests import RequestException
 from sqlalchemy import func, select
 
 from kidrate.extensions import db, rate_limits
-from kidrate.models import SignOnProvider, Unit, User, UserIdentity, utcnow
-from kidrate.protection.access import allow, audit, begin_second_step, end_sessions_of, public, safe_next
+from kidrate.models import ChildLink, SignOnProvider, Unit, User, UserIdentity, utcnow
+from kidrate.protection.access import (
+    allow,
+    audit,
+    begin_second_step,
+    current_staff_session,
+    end_sessions_of,
+    public,
+    restart_session,
+    safe_next,
+)
 from kidrate.protection.accounts import user_for_link_token
 from kidrate.sign_on import client as provider_client
 from kidrate.sign_on import identities
@@ -25,6 +35,7 @@ from kidrate.sign_on.rules import ROLES, decide, group_lines, parse_group_lines,
 from kidrate.staff import bp
 from kidrate.staff.account import _complete_sign_in
 from kidrate.staff.forms import EmptyForm, SignOnForm
+from kidrate.staff.tablet import locked_page
 
 FLOW_KEY = "sign_on"
 
@@ -37,11 +48,13 @@ def _refusals() -> dict[str, str]:
                       "organisation's administrator."),
         "inactive": _("Your account here is switched off. Ask your organisation's kidrate administrator."),
         "no_mfa": _("Your organisation requires that you sign in with more than one factor (such as a code or an "
-                    "app), and the sign-in did not say it had. Sign in again with your second factor."),
-        "other_organisation": _("Your account at this service belongs to another organisation here."),
+                    "app), and your organisation's sign-in did not confirm that you did. Sign in again with your "
+                    "second factor."),
+        "other_organisation": _("Your account here belongs to another organisation than the one you signed in "
+                                "through."),
         "linked_elsewhere": _("Your account at your organisation is already connected to another account here. "
                               "Ask your organisation's kidrate administrator."),
-        "state": _("The sign-in could not be completed: it was started in another window, or taken too long, "
+        "state": _("The sign-in could not be completed: it was started in another window, or took too long, "
                    "or already used. Start again."),
         "provider_error": _("Your organisation's account service did not complete the sign-in. Start again; if "
                             "it keeps happening, tell your organisation's kidrate administrator."),
@@ -96,6 +109,9 @@ def sign_on_callback():
     provider = db.session.get(SignOnProvider, flow.get("provider")) if isinstance(flow, dict) else None
     if provider is None or not provider.enabled or not isinstance(flow.get("provider"), int):
         return _refused("state", status=400)
+    locked = current_staff_session()
+    if locked is not None and locked.locked and flow.get("unlock") != locked.id:
+        return locked_page(status=400)  # a locked device signs nobody in: it only unlocks
     org_id = provider.organisation_id
     client = provider_client.client_for(provider)
     try:
@@ -111,11 +127,13 @@ def sign_on_callback():
     claims = token.get("userinfo")
     if not claims or not isinstance(claims.get("sub"), str):  # no ID token: nothing vouched for
         return _refused("token", organisation_id=org_id, status=400)
-    return _after_provider(provider, person_from_claims(claims, provider.group_claim), flow)
+    return _after_provider(provider, person_from_claims(claims, provider.group_claim), flow, claims)
 
 
-def _after_provider(provider: SignOnProvider, person, flow: dict):
+def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
     org_id = provider.organisation_id
+    if flow.get("unlock") is not None:
+        return _unlock(provider, person, flow, claims)
     linked = identities.linked_user(db.session, provider.issuer, person.subject)
     invited = db.session.get(User, flow["invited"]) if isinstance(flow.get("invited"), int) else None
     by_email = None
@@ -157,6 +175,54 @@ def _new_user(provider: SignOnProvider, person, decision) -> User:
     db.session.flush()
     audit("create_user", user_id=user.id, target=f"user:{user.id}")
     return user
+
+
+@bp.post("/unlock/provider")
+@allow("therapist")
+@rate_limits.sign_in
+def unlock_through_provider():
+    """A device handed to a child, unlocked by the therapist signing in again at the organisation's
+    provider: asked to sign in anew there (prompt=login, max_age=0), so the provider's own session on the
+    device is not enough."""
+    locked = current_staff_session()
+    if locked is None or not locked.locked:
+        return redirect(url_for("staff.home"))
+    if not EmptyForm().validate_on_submit():
+        return locked_page(status=400)
+    provider = db.session.get(SignOnProvider, locked.provider_id) if locked.provider_id else None
+    if provider is None or not provider.enabled:
+        return locked_page(status=400)
+    client = provider_client.client_for(provider)
+    try:
+        provider_client.checked_metadata(client, provider.issuer)
+    except ProviderError:
+        return locked_page(status=502, error=_refusals()["unreachable"])
+    session[FLOW_KEY] = {"provider": provider.id, "unlock": locked.id, "at": int(time.time())}
+    return client.authorize_redirect(_callback_url(), prompt="login", max_age=0)
+
+
+def _unlock(provider: SignOnProvider, person, flow: dict, claims):
+    """The therapist of the locked session signed in again at the provider, just now: the device unlocks
+    as with the password. Anyone else, or an old sign-in, leaves it locked."""
+    locked = current_staff_session()
+    user = db.session.get(User, locked.user_id) if locked is not None and locked.locked else None
+    linked = identities.linked_user(db.session, provider.issuer, person.subject)
+    auth_time = claims.get("auth_time")
+    fresh = isinstance(auth_time, int | float) and auth_time >= flow.get("at", 0) - CLOCK_SKEW_SECONDS
+    link = db.session.get(ChildLink, locked.hand_over_link_id) if locked and locked.hand_over_link_id else None
+    case_id = link.round.case_id if link is not None else None
+    if user is None or linked is None or linked.id != user.id or not user.active or not fresh:
+        audit("unlock_failed", case_id=case_id, user_id=user.id if user else None)
+        db.session.commit()
+        return locked_page(status=403, error=_("That sign-in does not unlock this device: it must be the person "
+                                               "who handed it over, signing in again now."))
+    restart_session(user, "unlock")
+    audit("unlock_device", case_id=case_id, user_id=user.id)
+    db.session.commit()
+    session["seen"] = int(time.time())
+    if case_id is None:
+        return redirect(url_for("staff.home"))
+    return redirect(url_for("staff.case_view", case_id=case_id, _anchor="rounds"))
 
 
 @bp.post("/invite/<token>/provider")
@@ -283,6 +349,6 @@ def admin_user_unlink(user_id: int):
     if identities.unlink(db.session, user):
         end_sessions_of(user, "unlinked")
         audit("identity_unlinked", target=f"user:{user.id}")
-        flash(_("%(name)s's link to the organisation's account service is removed.", name=user.display_name), "info")
+        flash(_("%(name)s's connection to the identity provider is removed.", name=user.display_name), "info")
     db.session.commit()
     return redirect(url_for("staff.admin_user_edit", user_id=user.id))

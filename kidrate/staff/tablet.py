@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Length
 
 from kidrate.extensions import db, rate_limits
 from kidrate.languages.i18n import available_child_locales
-from kidrate.models import AuditEvent, ChildLink
+from kidrate.models import AuditEvent, ChildLink, User
 from kidrate.protection.access import (
     LOCKED_PAGE,
     allow,
@@ -57,7 +57,12 @@ def locked_page(form: UnlockForm | None = None, *, status: int = 423, error: str
     row = current_staff_session()
     link = db.session.get(ChildLink, row.hand_over_link_id) if row is not None and row.hand_over_link_id else None
     answered = link is not None and link.used_at is not None
-    return render_template("staff/locked.html", form=form or UnlockForm(), error=error, answered=answered), status
+    user = db.session.get(User, row.user_id) if row is not None else None
+    # Signed in through the organisation's provider: unlocking by signing in there again; by the password
+    # too where the account has one.
+    return render_template("staff/locked.html", form=form or UnlockForm(), error=error, answered=answered,
+                           through_provider=row is not None and row.provider_id is not None,
+                           with_password=user is None or user.password_hash is not None), status
 
 
 @bp.record_once

@@ -87,6 +87,7 @@ MATRIX = {
     "staff.together_view": {"t1"},
     "staff.hand_over": {"t1"},
     "staff.unlock": {"t1", "t2"},
+    "staff.unlock_through_provider": {"t1", "t2"},
     "staff.admin_sux": {"admin"},
     "staff.sux_page": {"analyst", "admin"},
     "staff.sux_export": {"analyst"},  # and only with the permission (test_record_export.py)

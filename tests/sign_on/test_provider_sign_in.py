@@ -344,3 +344,43 @@ def test_the_admin_sees_and_removes_a_persons_connection(app, make, connect, idp
     assert signed_in_as(anna_browser) is None  # the session through the connection ended
     english(again := app.test_client())
     assert through_provider(again, "anna").status_code == 403  # not connected any more
+
+
+# --- A device handed to a child -------------------------------------------------------------------------
+
+
+def test_a_device_handed_over_unlocks_only_by_the_same_person_signing_in_again_now(app, make, connect, idp):
+    connect()
+    sw = make.user("social_worker")
+    anna = make.user("therapist")
+    anna.password_hash = None  # signs in through the provider only
+    db.session.commit()
+    link_identity(anna, "anna-1", idp.issuer)
+    link_identity(make.user("therapist"), "cilla-3", idp.issuer)
+    case = make.case(sw, therapist=anna, child_language="sv")
+    client, device_browser = app.test_client(), requests.Session()
+    assert through_provider(client, "anna", http=device_browser).status_code == 302
+    page = client.get(f"/staff/cases/{case.id}")
+    assert client.post(f"/staff/cases/{case.id}/rounds/start/hand-over",
+                       data={"csrf_token": csrf_token(page.text)}).status_code == 303
+    english(client)
+    locked = client.get("/staff/cases")
+    assert locked.status_code == 423 and "Unlock by signing in again" in locked.text
+    assert 'name="password"' not in locked.text  # no password to give
+    # The provider's session on the device is not enough: it asks for the sign-in again (prompt=login).
+    start = client.post("/staff/unlock/provider", data={"csrf_token": csrf_token(locked.text)})
+    assert "prompt=login" in start.headers["Location"] and "max_age=0" in start.headers["Location"]
+    # A child who signs in as someone else at the provider unlocks nothing.
+    back = sign_in_at_provider(requests.Session(), start.headers["Location"], "cilla")
+    refused = client.get(back.removeprefix(BASE))
+    assert refused.status_code == 403 and "does not unlock this device" in refused.text
+    assert client.get("/staff/cases").status_code == 423
+    # A locked device signs nobody in through the ordinary button either.
+    assert client.get(f"/staff/sign-in/provider/{anna.organisation_id}").status_code == 423
+    locked = client.get("/staff/cases")
+    start = client.post("/staff/unlock/provider", data={"csrf_token": csrf_token(locked.text)})
+    back = sign_in_at_provider(device_browser, start.headers["Location"], "anna")
+    unlocked = client.get(back.removeprefix(BASE))
+    assert unlocked.status_code == 302 and f"/staff/cases/{case.id}" in unlocked.headers["Location"]
+    assert client.get(f"/staff/cases/{case.id}").status_code == 200
+    assert [a for a, _t in actions() if a.startswith("unlock")] == ["unlock_failed", "unlock_device"]
