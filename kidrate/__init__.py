@@ -11,7 +11,7 @@ from flask import Flask, Request, g, jsonify, redirect, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
-from kidrate.config import PROJECT_ROOT, Settings, load_settings
+from kidrate.config import LOCAL_ZONE, PROJECT_ROOT, Settings, load_settings
 from kidrate.extensions import babel, csrf, db, rate_limits
 
 
@@ -63,7 +63,7 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         # A municipality's reviewed catalogues override the built-in ones (see catalogues.py).
         BABEL_TRANSLATION_DIRECTORIES=f"{PROJECT_ROOT / 'translations'};{settings.instance_path / 'translations'}",
         BABEL_DEFAULT_LOCALE=settings.default_locale,
-        BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
+        BABEL_DEFAULT_TIMEZONE=LOCAL_ZONE.key,
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
 

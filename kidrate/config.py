@@ -13,10 +13,14 @@ import secrets
 from dataclasses import dataclass, field, fields
 from email.utils import parseaddr
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from limits import parse_many
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The municipalities' calendar: a moment stored in naive UTC falls on this zone's date (links, reports,
+# exports, the audit log's filters, the dates staff read).
+LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
 
 
 class ConfigError(ValueError):

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Flask, Response, current_app, request
@@ -14,6 +15,8 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from kidrate.config import LOCAL_ZONE
 
 
 class Database:
@@ -41,7 +44,20 @@ class Database:
         app.teardown_appcontext(lambda _exc: self.session.remove())
 
 
+def local_date_text(moment: str | None) -> str | None:
+    """SQLite's local_date(): a stored naive-UTC moment ("YYYY-MM-DD HH:MM:SS[.ffffff]") as the
+    municipality's calendar date ("YYYY-MM-DD"); PostgreSQL says the same with its time zone functions."""
+    if moment is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except (TypeError, ValueError):
+        return None
+    return parsed.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date().isoformat()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.create_function("local_date", 1, local_date_text, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

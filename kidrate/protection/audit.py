@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
+from kidrate.config import LOCAL_ZONE
 from kidrate.filter_values import date_value, text_value, whole_number
 from kidrate.models import AuditEvent, Case, User
 
@@ -129,7 +130,6 @@ MAX_PAGE = 100_000
 # An export larger than this is refused: narrow the filters (the whole log would not fit in memory).
 EXPORT_MAX = 50_000
 CASE_REF_MAX = 40
-LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
 FILTER_NAMES = ("from", "to", "action", "user", "case_ref")
 
 

@@ -17,12 +17,12 @@ import json
 import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kidrate.config import LOCAL_ZONE
 from kidrate.models import Case, ChildLink, RatingRound, utcnow
 from kidrate.protection.crypto import DecryptionError, decrypt_text, encrypt_text
 
@@ -32,7 +32,6 @@ TOKEN_BYTES = 24
 SHOW_AGAIN_MINUTES = 30
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # The day a link ends is a day on the calendar of the families and staff who use it.
-LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
 
 
 def last_day(issued_at: datetime, days: int) -> date:

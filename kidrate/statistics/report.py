@@ -36,6 +36,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, String, and_, case, cast, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from kidrate.config import LOCAL_ZONE
 from kidrate.filter_values import date_value, text_value, whole_number
 from kidrate.models import Case, Closure, Problem
 from kidrate.red_thread.rating_summary import SUMMARY_COLUMNS
@@ -137,12 +138,19 @@ def _months_before(day: date, months: int) -> date:
     raise ValueError(day)  # pragma: no cover
 
 
-def _days_enrolled(dialect: str):
+def _local_date(dialect: str, moment):
+    """A stored naive-UTC moment as the municipality's calendar date, in SQL (as the SU-X export writes it)."""
     if dialect == "postgresql":
-        start = func.coalesce(Case.started_on, cast(Case.assigned_at, Date), cast(Case.created_at, Date))
-        return cast(cast(Case.closed_at, Date) - start, Integer)
-    start = func.coalesce(Case.started_on, func.date(Case.assigned_at), func.date(Case.created_at))
-    return cast(func.julianday(func.date(Case.closed_at)) - func.julianday(start), Integer)
+        return cast(func.timezone(LOCAL_ZONE.key, func.timezone("UTC", moment)), Date)
+    return func.local_date(moment)  # registered on every SQLite connection (kidrate/extensions.py)
+
+
+def _days_enrolled(dialect: str):
+    start = func.coalesce(Case.started_on, _local_date(dialect, Case.assigned_at),
+                          _local_date(dialect, Case.created_at))
+    if dialect == "postgresql":
+        return cast(_local_date(dialect, Case.closed_at) - start, Integer)
+    return cast(func.julianday(_local_date(dialect, Case.closed_at)) - func.julianday(start), Integer)
 
 
 def _months_after(dialect: str, column, months: int):

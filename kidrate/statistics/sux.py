@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from kidrate.config import LOCAL_ZONE
 from kidrate.vocab import BORN, CLOSURE_REASONS, EARLIER_EPISODES, GENDERS, INTERVENTION_TYPES, PROBLEM_CATEGORIES
 
 COLUMNS = (
@@ -57,7 +58,6 @@ CASE_REF_MAX = 40
 AGE_MIN, AGE_MAX = 0, 20
 TYPE_SEPARATOR = ";"
 # Dates in the file are the municipality's calendar dates.
-LOCAL_ZONE = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass(frozen=True)
