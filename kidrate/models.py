@@ -145,6 +145,9 @@ class SignOnProvider(Base):
     issuer: Mapped[str] = mapped_column(String(300))
     client_id: Mapped[str] = mapped_column(String(200))
     client_secret: Mapped[str] = mapped_column(EncryptedText("sign_on_provider.client_secret"))
+    # The ID token's claim that identifies the person, stable for as long as they work there: "sub" as
+    # OpenID Connect defines it, or e.g. Entra ID's "oid".
+    subject_claim: Mapped[str] = mapped_column(String(80), default="sub")
     enabled: Mapped[bool] = mapped_column(default=True)
     # A verified e-mail claim may find the person's kidrate account (the admin's choice: only for a
     # provider that verifies the addresses it vouches for).

@@ -77,14 +77,18 @@ def _strings(value: object) -> tuple[str, ...]:
     return ()
 
 
-def person_from_claims(claims: Mapping[str, object], group_claim: str = "groups") -> Person:
-    """The person from a validated ID token's claims (and the userinfo's, merged by the caller); claims of
-    the wrong type count as absent."""
+def person_from_claims(claims: Mapping[str, object], group_claim: str = "groups",
+                       subject_claim: str = "sub") -> Person | None:
+    """The person from a validated ID token's claims; None without a subject (the claim the organisation
+    named, a non-empty string). Other claims of the wrong type count as absent."""
+    subject = claims.get(subject_claim or "sub")
+    if not isinstance(subject, str) or not subject:
+        return None
     email = claims.get("email")
     acr = claims.get("acr")
     name = next((v for v in (claims.get("name"), claims.get("preferred_username")) if isinstance(v, str) and v), None)
     return Person(
-        subject=str(claims["sub"]),
+        subject=subject,
         email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
         email_verified=claims.get("email_verified") is True,
         name=name,

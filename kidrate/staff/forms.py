@@ -268,6 +268,9 @@ class SignOnForm(FlaskForm):
     client_id = StringField(_l("Client ID"), validators=[DataRequired(), Length(max=200)])
     client_secret = PasswordField(_l("Client secret"), validators=[Length(max=500)],
                                   description=_l("Kept encrypted. Leave empty to keep the one saved."))
+    subject_claim = StringField(_l("Claim that identifies the person"), validators=[Length(max=80)], default="sub",
+                                description=_l("“sub” as OpenID Connect defines it; for Microsoft Entra ID, “oid” "
+                                               "stays the same across the organisation's services."))
     extra_scopes = StringField(_l("Further scopes to ask for"), validators=[Length(max=200)],
                                description=_l("Besides openid, email and profile; for example groups."))
     trust_email = BooleanField(_l("Match a person to their account here by an e-mail address the provider has "

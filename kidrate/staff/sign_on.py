@@ -124,10 +124,11 @@ def sign_on_callback():
         return _refused("token", organisation_id=org_id, status=400)
     except (RequestException, ValueError):
         return _refused("unreachable", organisation_id=org_id, status=502)
-    claims = token.get("userinfo")
-    if not claims or not isinstance(claims.get("sub"), str):  # no ID token: nothing vouched for
+    claims = token.get("userinfo")  # the validated ID token's claims; none without an ID token
+    person = person_from_claims(claims, provider.group_claim, provider.subject_claim) if claims else None
+    if person is None:  # nothing vouched for, or nobody named by the organisation's claim
         return _refused("token", organisation_id=org_id, status=400)
-    return _after_provider(provider, person_from_claims(claims, provider.group_claim), flow, claims)
+    return _after_provider(provider, person, flow, claims)
 
 
 def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
@@ -316,6 +317,7 @@ def _save_settings(form: SignOnForm, provider: SignOnProvider | None, units: dic
         return None
     values = {
         "issuer": issuer, "client_id": form.client_id.data.strip(), "enabled": form.enabled.data,
+        "subject_claim": (form.subject_claim.data or "").strip() or "sub",
         "trust_email": form.trust_email.data, "group_claim": (form.group_claim.data or "").strip(),
         "extra_scopes": " ".join((form.extra_scopes.data or "").split()),
         "group_roles": [{"group": r.group, "role": r.role, "unit_id": r.unit_id} for r in group_roles],

@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('issuer', sa.String(length=300), nullable=False),
     sa.Column('client_id', sa.String(length=200), nullable=False),
     sa.Column('client_secret', sa.Text(), nullable=False),
+    sa.Column('subject_claim', sa.String(length=80), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('trust_email', sa.Boolean(), nullable=False),
     sa.Column('group_claim', sa.String(length=80), nullable=False),

@@ -384,3 +384,14 @@ def test_a_device_handed_over_unlocks_only_by_the_same_person_signing_in_again_n
     assert unlocked.status_code == 302 and f"/staff/cases/{case.id}" in unlocked.headers["Location"]
     assert client.get(f"/staff/cases/{case.id}").status_code == 200
     assert [a for a, _t in actions() if a.startswith("unlock")] == ["unlock_failed", "unlock_device"]
+
+
+def test_the_organisation_may_name_another_claim_for_the_person(app, make, connect, idp):
+    connect(subject_claim="email")  # a provider whose stable identifier is not "sub"
+    anna = make.user("therapist")
+    link_identity(anna, "Anna@Kommun.example", idp.issuer)  # the claim as the provider writes it
+    client = app.test_client()
+    assert through_provider(client, "anna").status_code == 302 and signed_in_as(client).id == anna.id
+    english(other := app.test_client())
+    refused = through_provider(other, "dan")  # dan's claim is there too, but linked to nobody
+    assert refused.status_code == 403

@@ -188,8 +188,17 @@ def test_group_claim_name_is_honoured():
     assert person_from_claims(claims, group_claim="").groups == ()
 
 
-def test_name_falls_back_to_preferred_username_and_subject_is_a_string():
-    assert person_from_claims({"sub": 42, "preferred_username": "ann"}) == Person(subject="42", name="ann")
+def test_name_falls_back_to_preferred_username_and_the_subject_must_be_a_string():
+    assert person_from_claims({"sub": "s", "preferred_username": "ann"}) == Person(subject="s", name="ann")
+    assert person_from_claims({"sub": 42}) is None and person_from_claims({"sub": ""}) is None
+    assert person_from_claims({"name": "ann"}) is None
+
+
+def test_the_organisation_names_the_claim_that_identifies_the_person():
+    claims = {"sub": "pairwise-per-app", "oid": "00000000-aaaa"}
+    assert person_from_claims(claims, subject_claim="oid").subject == "00000000-aaaa"
+    assert person_from_claims(claims).subject == "pairwise-per-app"
+    assert person_from_claims({"sub": "s"}, subject_claim="oid") is None
     assert person_from_claims({"sub": "s", "name": "", "preferred_username": "ann"}).name == "ann"
     assert person_from_claims({"sub": "s", "name": 5, "preferred_username": "ann"}).name == "ann"
 
