@@ -106,8 +106,9 @@ def _redirect_to_provider(provider: SignOnProvider, *, target: str | None, invit
 @rate_limits.sign_in
 def sign_on_callback():
     flow = session.pop(FLOW_KEY, None)
-    provider = db.session.get(SignOnProvider, flow.get("provider")) if isinstance(flow, dict) else None
-    if provider is None or not provider.enabled or not isinstance(flow.get("provider"), int):
+    started = isinstance(flow, dict) and isinstance(flow.get("provider"), int)
+    provider = db.session.get(SignOnProvider, flow["provider"]) if started else None
+    if provider is None or not provider.enabled:
         return _refused("state", status=400)
     locked = current_staff_session()
     if locked is not None and locked.locked and flow.get("unlock") != locked.id:
