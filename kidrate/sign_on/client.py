@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 import requests
@@ -38,7 +39,7 @@ def issuer_problem(issuer: str, *, production: bool) -> str | None:
     """Why an issuer address cannot be one (a key of the admin page's messages), or None. https only,
     but for a provider on this machine outside production (the demo's and the tests')."""
     parts = urlsplit(issuer)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+    if origin(issuer) is None or parts.query or parts.fragment or any(c.isspace() for c in issuer):
         return "issuer_form"
     if parts.scheme == "http":
         try:
@@ -113,3 +114,26 @@ def logout_url(provider: SignOnProvider, after: str) -> str | None:
     if not isinstance(metadata.get("end_session_endpoint"), str):
         return None
     return client.create_logout_url(post_logout_redirect_uri=after, client_id=provider.client_id)["url"]
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def origin(url: str) -> str | None:
+    """scheme://host[:port] of an address, only when it is exactly that (it goes into a header)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not _HOST.fullmatch(parts.netloc):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def form_origins(provider: SignOnProvider) -> list[str]:
+    """Where a kidrate form may end up at the provider (signing out, an invitation's button, unlocking),
+    for the page's Content-Security-Policy form-action: the issuer's origin and, once discovered, those of
+    its authorization and end-session endpoints. Nothing is fetched here."""
+    found = [origin(provider.issuer)]
+    client = oauth.create_client(_name(provider))
+    metadata = getattr(client, "server_metadata", None) or {}
+    found += [origin(metadata[key]) for key in ("authorization_endpoint", "end_session_endpoint")
+              if isinstance(metadata.get(key), str)]
+    return list(dict.fromkeys(o for o in found if o))

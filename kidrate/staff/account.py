@@ -370,6 +370,8 @@ def _set_password_via_link(token: str, purpose: str):
         return render_template("staff/link_invalid.html"), 404
     provider = identities.provider_of(db.session, user.organisation_id) if purpose == "invite" else None
     through_provider = provider is not None and provider.enabled
+    if through_provider:
+        g.form_provider = provider  # its button's form ends at the provider (the page's form-action)
     passwords = not (through_provider and provider.passwords_off and user.role != "admin")
     form = SetPasswordForm()
     if passwords and form.validate_on_submit():

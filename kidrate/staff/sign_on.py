@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from kidrate.extensions import db, rate_limits
 from kidrate.models import ChildLink, SignOnProvider, Unit, User, UserIdentity, utcnow
 from kidrate.protection.access import (
+    CSP,
     allow,
     audit,
     begin_second_step,
@@ -70,6 +71,22 @@ def _refused(reason: str, *, user_id: int | None = None, organisation_id: int | 
     audit("sign_in_refused", user_id=user_id, target=f"provider:{reason}", organisation_id=organisation_id)
     db.session.commit()
     return render_template("staff/sign_on_refused.html", message=_refusals()[reason]), status
+
+
+@bp.after_request
+def _forms_may_go_to_the_provider(response):
+    """A form whose answer is a redirect to the provider (signing out of a session that came from it, an
+    invitation's button, unlocking a handed-over device) needs the provider in the page's form-action:
+    browsers hold the redirects after a form to it."""
+    provider = g.get("form_provider")
+    row = current_staff_session() if provider is None else None
+    if row is not None and row.provider_id is not None:
+        provider = db.session.get(SignOnProvider, row.provider_id)
+    origins = provider_client.form_origins(provider) if provider is not None else []
+    if origins:
+        response.headers["Content-Security-Policy"] = CSP.replace("form-action 'self'",
+                                                                  "form-action 'self' " + " ".join(origins))
+    return response
 
 
 def _callback_url() -> str:

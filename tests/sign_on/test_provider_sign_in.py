@@ -395,3 +395,24 @@ def test_the_organisation_may_name_another_claim_for_the_person(app, make, conne
     english(other := app.test_client())
     refused = through_provider(other, "dan")  # dan's claim is there too, but linked to nobody
     assert refused.status_code == 403
+
+
+def test_pages_whose_forms_end_at_the_provider_allow_it_in_their_form_action(app, make, connect, idp):
+    connect()
+    anna = make.user("therapist")
+    link_identity(anna, "anna-1", idp.issuer)
+    client = app.test_client()
+    assert through_provider(client, "anna").status_code == 302
+    policy = client.get("/staff/profile").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {idp.issuer};" in policy  # the sign-out button ends at the provider
+    password_user = make.user("therapist")
+    other = app.test_client()
+    sign_in(other, password_user.username)
+    assert "form-action 'self';" in other.get("/staff/profile").headers["Content-Security-Policy"]
+    invited = make.user("therapist")
+    invited.password_hash = None
+    db.session.commit()
+    with app.app_context():
+        token = account_link_token(db.session.get(User, invited.id), "invite")
+    policy = app.test_client().get(f"/staff/invite/{token}").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {idp.issuer};" in policy
