@@ -132,22 +132,13 @@ def test_a_social_worker_signs_in_through_the_provider(make, site, laptop):
     signed_in_through_provider(laptop.new_page(), site, laptop.tag)
 
 
-# kidrate's Content-Security-Policy has "form-action 'self'" (kidrate/protection/access.py): Chromium applies
-# it to the redirects after a form is sent too, so a form that kidrate answers with a redirect to the
-# provider (sign-out, an invitation's provider button) is blocked and the page stays where it was.
-FORM_ACTION_BLOCKS = pytest.mark.xfail(
-    strict=True, reason="CSP form-action 'self' blocks the form's redirect to the provider (an app bug): drop "
-                        "this mark once kidrate allows it")
-
-
-@FORM_ACTION_BLOCKS
 def test_signing_out_ends_the_session_at_the_provider_too(make, site, laptop):
     linked_social_worker(make, site)
     page, tag = laptop.new_page(), laptop.tag
     signed_in_through_provider(page, site, tag)
 
     page.get_by_role("button", name="Logga ut").click()
-    page.wait_for_url(f"{site.idp.issuer}/**", timeout=10_000)
+    page.wait_for_url(f"{site.idp.issuer}/**")
     assert page.locator("h1").inner_text() == PROVIDER_LOGOUT
     shot(page, f"sign-on-{tag}-5-provider-logout")
     page.get_by_role("button", name="Yes, sign me out").click()
@@ -194,14 +185,13 @@ def invitation(make, site) -> tuple[User, str]:
         return sara, account_link_token(db.session.get(User, sara.id), "invite")
 
 
-@FORM_ACTION_BLOCKS
 def test_an_invitations_button_links_the_invited_account(make, site, laptop):
     sara, token = invitation(make, site)
     page = laptop.new_page()
     page.goto(f"/staff/invite/{token}")
     shot(page, f"sign-on-{laptop.tag}-invitation", full_page=True)
     page.get_by_role("button", name=f"Logga in via {site.org_name}").click()
-    page.wait_for_url(f"{site.idp.issuer}/**", timeout=10_000)
+    page.wait_for_url(f"{site.idp.issuer}/**")
     at_provider_sign_in(page, "sara")
     page.wait_for_url(f"{site.base}/staff/cases")
     shot(page, f"sign-on-{laptop.tag}-invited-case-list")
