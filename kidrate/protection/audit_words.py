@@ -73,6 +73,8 @@ _WORDS_BY_ACTION: dict[str, Mapping[str, object]] = {
     "sign_in": _SIGN_IN_METHODS,
     "sign_in_failed": _SIGN_IN_STEPS,
     "sign_in_refused": _PROVIDER_REFUSALS,
+    "sign_on_settings": {"created": _l("Connected for the first time"),
+                         "operator": _l("By the installation's operator (kidrate sign-on)")},
     "recovery_code_used": _CODE_PURPOSES,
     "password_set": _PASSWORD_PURPOSES,
     "password_reset_requested": _RESET_REQUESTS,

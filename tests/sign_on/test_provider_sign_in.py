@@ -306,13 +306,16 @@ def test_the_admin_connects_the_provider_and_it_is_checked_first(app, make, idp)
     assert db.session.scalar(select(SignOnProvider)) is None  # nothing stored
     fields.update(issuer=idp.issuer, group_roles_text="kidrate-therapists = therapist, Öppenvården")
     del fields["passwords_off"]
-    assert post_form(client, page, page, fields).status_code == 302
+    saved = post_form(client, page, page, fields)
+    assert saved.status_code == 302
     provider = db.session.scalar(select(SignOnProvider))
     assert provider.client_secret == SECRET and provider.group_roles[0]["role"] == "therapist"
     shown = client.get(page).text
     assert SECRET not in shown and "kidrate-therapists = therapist, Öppenvården" in shown
-    event = [target for action, target in actions() if action == "sign_on_settings"]
-    assert event and SECRET not in event[0]
+    assert [target for action, target in actions() if action == "sign_on_settings"] == ["created"]
+    fields.update(client_secret="a-new-secret", trust_email="y")
+    assert post_form(client, page, page, fields).status_code == 302
+    assert [target for action, target in actions() if action == "sign_on_settings"][-1] == "email,secret"
     # the sign-in page offers the organisation's provider, named by the installation's name for it
     assert "Sign in through Testkommun" in (english(anon := app.test_client()) or anon.get("/staff/sign-in").text)
 
