@@ -419,3 +419,30 @@ def test_pages_whose_forms_end_at_the_provider_allow_it_in_their_form_action(app
         token = account_link_token(db.session.get(User, invited.id), "invite")
     policy = app.test_client().get(f"/staff/invite/{token}").headers["Content-Security-Policy"]
     assert f"form-action 'self' {idp.issuer};" in policy
+
+
+# --- The operator's command -----------------------------------------------------------------------------
+
+
+def test_the_operator_connects_an_organisation_from_the_environment(app, make, idp, monkeypatch):
+    anna = make.user("therapist")
+    link_identity(anna, "anna-1", idp.issuer)
+    runner = app.test_cli_runner()
+    missing = runner.invoke(args=["sign-on"])
+    assert missing.exit_code != 0 and "KIDRATE_OIDC_ISSUER" in missing.output
+    for name, value in (("ORGANISATION", "Testkommun"), ("ISSUER", idp.issuer + "/nowhere"), ("CLIENT_ID", "kidrate"),
+                        ("CLIENT_SECRET", SECRET), ("SCOPES", "groups")):
+        monkeypatch.setenv(f"KIDRATE_OIDC_{name}", value)
+    refused = runner.invoke(args=["sign-on"])
+    assert refused.exit_code != 0 and "unreachable" in refused.output
+    assert db.session.scalar(select(SignOnProvider)) is None
+    monkeypatch.setenv("KIDRATE_OIDC_ISSUER", idp.issuer)
+    done = runner.invoke(args=["sign-on"])
+    assert done.exit_code == 0, done.output
+    assert SECRET not in done.output
+    db.session.remove()
+    provider = db.session.scalar(select(SignOnProvider))
+    assert (provider.issuer, provider.client_secret, provider.extra_scopes) == (idp.issuer, SECRET, "groups")
+    assert ("sign_on_settings", "operator") in actions()
+    client = app.test_client()
+    assert through_provider(client, "anna").status_code == 302 and signed_in_as(client).id == anna.id
