@@ -25,7 +25,6 @@ from kidrate.protection.access import (
     current_staff_session,
     end_sessions_of,
     public,
-    restart_session,
     safe_next,
 )
 from kidrate.protection.accounts import user_for_link_token
@@ -36,7 +35,7 @@ from kidrate.sign_on.rules import ROLES, decide, group_lines, parse_group_lines,
 from kidrate.staff import bp
 from kidrate.staff.account import _complete_sign_in
 from kidrate.staff.forms import EmptyForm, SignOnForm
-from kidrate.staff.tablet import locked_page
+from kidrate.staff.tablet import locked_page, unlocked
 
 FLOW_KEY = "sign_on"
 
@@ -235,13 +234,7 @@ def _unlock(provider: SignOnProvider, person, flow: dict, claims):
         db.session.commit()
         return locked_page(status=403, error=_("That sign-in does not unlock this device: it must be the person "
                                                "who handed it over, signing in again now."))
-    restart_session(user, "unlock")
-    audit("unlock_device", case_id=case_id, user_id=user.id)
-    db.session.commit()
-    session["seen"] = int(time.time())
-    if case_id is None:
-        return redirect(url_for("staff.home"))
-    return redirect(url_for("staff.case_view", case_id=case_id, _anchor="rounds"))
+    return unlocked(user, case_id)
 
 
 @bp.post("/invite/<token>/provider")

@@ -122,6 +122,20 @@ def _failures_logged_since(locked_at: datetime) -> int:
     ) or 0
 
 
+def unlocked(user: User, case_id: int | None):
+    """The therapist proved who they are (the password, or signing in again at the organisation's
+    provider): the locked session ends (and its link, unanswered, with it: the link stays in the device's
+    history); the therapist goes on in a new one, back at the case."""
+    restart_session(user, "unlock")
+    audit("unlock_device", case_id=case_id, user_id=user.id)
+    db.session.commit()
+    session.pop("unlock_failures", None)
+    session["seen"] = int(time.time())
+    if case_id is None:
+        return redirect(url_for("staff.home"))
+    return redirect(url_for("staff.case_view", case_id=case_id, _anchor="rounds"))
+
+
 @bp.post("/unlock")
 @allow("therapist")
 @rate_limits.sign_in  # a password form: counted like sign-in, besides the failures that sign out
@@ -135,16 +149,7 @@ def unlock():
     link = db.session.get(ChildLink, locked.hand_over_link_id) if locked.hand_over_link_id is not None else None
     case_id = link.round.case_id if link is not None else None
     if check_password(g.user, form.password.data):
-        # The locked session ends (and its link, unanswered, with it: the link stays in the device's
-        # history); the therapist goes on in a new one.
-        restart_session(g.user, "unlock")
-        audit("unlock_device", case_id=case_id)
-        db.session.commit()
-        session.pop("unlock_failures", None)
-        session["seen"] = int(time.time())
-        if case_id is None:
-            return redirect(url_for("staff.home"))
-        return redirect(url_for("staff.case_view", case_id=case_id, _anchor="rounds"))
+        return unlocked(g.user, case_id)
 
     audit("unlock_failed", case_id=case_id)
     db.session.commit()
