@@ -67,8 +67,11 @@ def _refusals() -> dict[str, str]:
 
 
 def _refused(reason: str, *, user_id: int | None = None, organisation_id: int | None = None, status: int = 403):
-    audit("sign_in_refused", user_id=user_id, target=f"provider:{reason}", organisation_id=organisation_id)
-    db.session.commit()
+    # Recorded in the organisation's log; a request that names no organisation (a guessed address, an
+    # answer nobody started) is nobody's to read, and would only let anyone fill the log.
+    if organisation_id is not None or user_id is not None:
+        audit("sign_in_refused", user_id=user_id, target=f"provider:{reason}", organisation_id=organisation_id)
+        db.session.commit()
     return render_template("staff/sign_on_refused.html", message=_refusals()[reason]), status
 
 
