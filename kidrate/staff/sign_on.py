@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kidrate.extensions import db, rate_limits
 from kidrate.models import ChildLink, SignOnProvider, Unit, User, UserIdentity, utcnow
@@ -81,9 +82,12 @@ def _forms_may_go_to_the_provider(response):
     invitation's button, unlocking a handed-over device) needs the provider in the page's form-action:
     browsers hold the redirects after a form to it."""
     provider = g.get("form_provider")
-    row = current_staff_session() if provider is None else None
-    if row is not None and row.provider_id is not None:
-        provider = db.session.get(SignOnProvider, row.provider_id)
+    row = g.get("staff_session") if provider is None else None  # as the request found it: no new query
+    try:
+        if row is not None and row.provider_id is not None:
+            provider = db.session.get(SignOnProvider, row.provider_id)
+    except SQLAlchemyError:  # the database went away: the error page needs no form to the provider
+        return response
     origins = provider_client.form_origins(provider) if provider is not None else []
     if origins:
         response.headers["Content-Security-Policy"] = CSP.replace("form-action 'self'",

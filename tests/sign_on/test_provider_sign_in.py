@@ -369,6 +369,7 @@ def test_a_device_handed_over_unlocks_only_by_the_same_person_signing_in_again_n
     english(client)
     locked = client.get("/staff/cases")
     assert locked.status_code == 423 and "Unlock by signing in again" in locked.text
+    assert f"form-action 'self' {idp.issuer}" in locked.headers["Content-Security-Policy"]
     assert 'name="password"' not in locked.text  # no password to give
     # The provider's session on the device is not enough: it asks for the sign-in again (prompt=login).
     start = client.post("/staff/unlock/provider", data={"csrf_token": csrf_token(locked.text)})
