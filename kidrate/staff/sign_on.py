@@ -174,7 +174,8 @@ def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
     if decision.link or decision.create:
         identities.link(db.session, user, provider.issuer, person.subject)
         audit("identity_linked", user_id=user.id, target=f"user:{user.id}")
-    if decision.role is not None and (user.role, user.unit_id) != (decision.role, decision.unit_id):
+    if (decision.role is not None and (user.role, user.unit_id) != (decision.role, decision.unit_id)
+            and not _last_admin(user, decision.role)):
         user.role, user.unit_id = decision.role, decision.unit_id
         audit("role_from_groups", user_id=user.id, target=f"user:{user.id}:role,unit")
     identities.used(db.session, provider.issuer, person.subject)
@@ -184,6 +185,15 @@ def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
         db.session.commit()
         return redirect(url_for("staff.sign_in_code" if user.totp_enabled_at is not None else "staff.sign_in_enrol"))
     return _complete_sign_in(user, target, "mfa", provider.id)
+
+
+def _last_admin(user: User, role: str) -> bool:
+    """The groups would take the organisation's last active administrator's role: kept (as the admin
+    pages keep it), so that someone can still mend the group rules."""
+    if user.role != "admin" or role == "admin":
+        return False
+    return not db.session.scalar(select(func.count()).select_from(User).where(
+        User.organisation_id == user.organisation_id, User.role == "admin", User.active.is_(True), User.id != user.id))
 
 
 def _new_user(provider: SignOnProvider, person, decision) -> User:

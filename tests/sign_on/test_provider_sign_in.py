@@ -447,3 +447,16 @@ def test_the_operator_connects_an_organisation_from_the_environment(app, make, i
     assert ("sign_on_settings", "operator") in actions()
     client = app.test_client()
     assert through_provider(client, "anna").status_code == 302 and signed_in_as(client).id == anna.id
+
+
+def test_groups_never_take_the_last_administrators_role(app, make, connect, idp):
+    connect(group_roles=[{"group": "kidrate-therapists", "role": "therapist", "unit_id": make.unit("open_care").id}])
+    admin = make.user("admin")
+    link_identity(admin, "anna-1", idp.issuer)  # anna is in kidrate-therapists at the provider
+    assert through_provider(app.test_client(), "anna").status_code == 302
+    db.session.remove()
+    assert db.session.get(User, admin.id).role == "admin"  # kept: the organisation's only administrator
+    make.user("admin")
+    assert through_provider(app.test_client(), "anna").status_code == 302
+    db.session.remove()
+    assert db.session.get(User, admin.id).role == "therapist"  # with another administrator, the groups decide
