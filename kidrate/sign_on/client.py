@@ -53,8 +53,8 @@ def issuer_problem(issuer: str, *, production: bool) -> str | None:
 
 def discover(issuer: str) -> dict:
     """The provider's published metadata, checked: it names the same issuer (as OpenID Connect
-    Discovery requires), has the endpoints kidrate needs and signs ID tokens with something other than
-    "none". Raises ProviderError."""
+    Discovery requires), has the endpoints kidrate needs, signs ID tokens with something other than
+    "none" and supports PKCE with S256. Raises ProviderError."""
     try:
         response = requests.get(discovery_url(issuer), timeout=TIMEOUT_SECONDS, allow_redirects=False)
         response.raise_for_status()
@@ -65,6 +65,8 @@ def discover(issuer: str) -> dict:
         raise ProviderError("not_a_provider")
     if metadata["issuer"] != issuer:
         raise ProviderError("issuer_differs")
+    if not _signing_algorithms(metadata):
+        raise ProviderError("not_a_provider")
     methods = metadata.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "S256" not in methods:
         raise ProviderError("no_pkce")
@@ -99,7 +101,21 @@ def checked_metadata(client, issuer: str) -> dict:
         raise ProviderError("unreachable") from None
     if metadata.get("issuer") != issuer:
         raise ProviderError("issuer_differs")
+    # The algorithms Authlib accepts an ID token's signature in come from here: never "none".
+    algorithms = _signing_algorithms(metadata)
+    if not algorithms:
+        raise ProviderError("not_a_provider")
+    metadata["id_token_signing_alg_values_supported"] = algorithms
     return metadata
+
+
+def _signing_algorithms(metadata: dict) -> list[str]:
+    """The ID token signing algorithms the provider publishes, "none" left out (RS256 where it says none,
+    as OpenID Connect Discovery makes it the default)."""
+    published = metadata.get("id_token_signing_alg_values_supported", ["RS256"])
+    if not isinstance(published, list):
+        return []
+    return [a for a in published if isinstance(a, str) and a and a.lower() != "none"]
 
 
 def logout_url(provider: SignOnProvider, after: str) -> str | None:

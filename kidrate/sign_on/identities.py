@@ -53,9 +53,13 @@ def account_of(user: User | None) -> Account | None:
                    unit_id=user.unit_id)
 
 
+def _identity(session: Session, issuer: str, subject: str) -> UserIdentity | None:
+    return session.scalar(select(UserIdentity).where(UserIdentity.issuer == issuer,
+                                                     UserIdentity.subject_hash == subject_hash(issuer, subject)))
+
+
 def linked_user(session: Session, issuer: str, subject: str) -> User | None:
-    identity = session.scalar(select(UserIdentity).where(UserIdentity.issuer == issuer,
-                                                         UserIdentity.subject_hash == subject_hash(issuer, subject)))
+    identity = _identity(session, issuer, subject)
     return identity.user if identity is not None else None
 
 
@@ -77,7 +81,6 @@ def unlink(session: Session, user: User) -> int:
 
 
 def used(session: Session, issuer: str, subject: str) -> None:
-    identity = session.scalar(select(UserIdentity).where(UserIdentity.issuer == issuer,
-                                                         UserIdentity.subject_hash == subject_hash(issuer, subject)))
+    identity = _identity(session, issuer, subject)
     if identity is not None:
         identity.last_used_at = utcnow()
