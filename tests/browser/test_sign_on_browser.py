@@ -29,6 +29,7 @@ SECRET = "kidrate-browser-client-secret"
 ACCOUNTS = {
     "sara": {"sub": "sara-1", "email": "sara@kommun.example", "email_verified": True, "name": "Sara Lind",
              "groups": ["kidrate-sw"], "amr": ["pwd", "mfa"]},
+    "bo": {"sub": "bo-5", "name": "Bo Ek", "groups": [], "amr": ["pwd", "mfa"]},
     "okand": {"sub": "okand-9", "email": "okand@kommun.example", "email_verified": True, "name": "Okänd",
               "groups": [], "amr": ["pwd", "mfa"]},
 }
@@ -199,3 +200,38 @@ def test_an_invitations_button_links_the_invited_account(make, site, laptop):
     assert db.session.scalar(select(UserIdentity.user_id)) == sara.id
     assert page.goto(f"/staff/invite/{token}").status == 404  # the invitation is spent
 
+
+
+def test_a_tablet_handed_to_a_child_unlocks_by_the_therapist_signing_in_again(make, site, browser, laptop):
+    """A therapist with no kidrate password hands a tablet to a child: the locked page offers signing in
+    again at the provider, which asks for the sign-in anew (its own session on the device is not enough)."""
+    sw = social_worker(make, username="sw2")
+    bo = make.user("therapist", username="bo")
+    bo.password_hash, bo.locale = None, "sv"
+    db.session.commit()
+    identities.link(db.session, db.session.get(User, bo.id), site.idp.issuer, "bo-5")
+    db.session.commit()
+    case = make.case(sw, therapist=db.session.get(User, bo.id), child_language="sv", case_ref="BOU-SSO-1")
+    tablet = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True, locale="sv-SE",
+                                 base_url=site.base, java_script_enabled=laptop.tag == "js")
+    try:
+        page = tablet.new_page()
+        page.goto("/staff/sign-in")
+        page.get_by_role("link", name=f"Logga in via {site.org_name}").click()
+        at_provider_sign_in(page, "bo")
+        page.wait_for_url(f"{site.base}/staff/cases")
+        page.goto(f"/staff/cases/{case.id}")
+        page.locator("form.hand-over button").click()
+        page.wait_for_url(re.compile(r"/r/[A-Za-z0-9_-]{32}$"))
+        page.goto(f"/staff/cases/{case.id}")  # the child wanders back to the staff side: locked
+        assert page.get_by_role("heading", name="Enheten är låst").is_visible()
+        assert page.locator("input[name=password]").count() == 0  # bo has no password to give
+        shot(page, f"sign-on-{laptop.tag}-8-tablet-locked", full_page=True)
+        page.get_by_role("button", name="Lås upp genom att logga in igen").click()
+        page.wait_for_url(f"{site.idp.issuer}/**")
+        at_provider_sign_in(page, "bo")  # asked again, though the provider knew bo on this device
+        page.wait_for_url(re.compile(rf"/staff/cases/{case.id}#rounds$"))
+        assert page.get_by_text("BOU-SSO-1").first.is_visible()
+        shot(page, f"sign-on-{laptop.tag}-9-tablet-unlocked")
+    finally:
+        tablet.close()
