@@ -357,8 +357,11 @@ def audit(action: str, *, case_id: int | None = None, target: str | None = None,
 
 # --- Response headers --------------------------------------------------------------------------
 
-CSP = "; ".join(
-    [
+
+def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
+    """The policy of every response; form_action: origins beyond this site a page's forms may end at (the
+    browser applies form-action to the redirects after a form too)."""
+    return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
@@ -368,16 +371,22 @@ CSP = "; ".join(
         "media-src 'self' blob:",
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        " ".join(("form-action 'self'", *form_action)),
         "frame-ancestors 'none'",
-    ]
-)
+    ])
+
+
+def allow_forms_to(*origins: str) -> None:
+    """This response's page has forms whose answer redirects to these origins (checked origins only)."""
+    g.form_action = (*g.get("form_action", ()), *origins)
+
+
 PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(self), payment=(), usb=(), interest-cohort=()"
 
 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", content_security_policy(g.get("form_action", ())))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"

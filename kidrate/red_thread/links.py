@@ -31,7 +31,6 @@ TOKEN_BYTES = 24
 # this long, and only in the signed-in session that issued it, the token can be shown again.
 SHOW_AGAIN_MINUTES = 30
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
-# The day a link ends is a day on the calendar of the families and staff who use it.
 
 
 def last_day(issued_at: datetime, days: int) -> date:

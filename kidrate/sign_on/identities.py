@@ -29,10 +29,16 @@ def sign_in_choices(session: Session) -> list[tuple[int, str]]:
         .where(SignOnProvider.enabled).order_by(Organisation.name))]
 
 
+def enabled_provider(session: Session, organisation_id: int) -> SignOnProvider | None:
+    """The organisation's provider, where its staff may sign in through it."""
+    provider = provider_of(session, organisation_id)
+    return provider if provider is not None and provider.enabled else None
+
+
 def passwords_off(session: Session, user: User) -> bool:
     """The user's organisation signs in through its provider only."""
-    provider = provider_of(session, user.organisation_id)
-    return provider is not None and provider.enabled and provider.passwords_off
+    provider = enabled_provider(session, user.organisation_id)
+    return provider is not None and provider.passwords_off
 
 
 def rules_of(provider: SignOnProvider) -> Rules:

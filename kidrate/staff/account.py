@@ -21,6 +21,7 @@ from kidrate.models import Organisation, SignOnProvider, User, utcnow
 from kidrate.protection import two_factor
 from kidrate.protection.access import (
     allow,
+    allow_forms_to,
     audit,
     begin_second_step,
     current_staff_session,
@@ -120,7 +121,7 @@ def _start_session(user: User, method: str, provider_id: int | None = None) -> N
     audit("sign_in", user_id=user.id, target=method)
 
 
-def _complete_sign_in(user: User, target: str | None, method: str, provider_id: int | None = None):
+def complete_sign_in(user: User, target: str | None, method: str, provider_id: int | None = None):
     _start_session(user, method, provider_id)
     db.session.commit()
     if method == "recovery":
@@ -142,16 +143,17 @@ def sign_in_page():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
         # The password is checked in every case, so the time taken tells nothing either.
         password_ok = check_password(user, form.password.data)
+        passwords_off = password_ok and identities.passwords_off(db.session, user)
         if user is not None and _locked(user):
             audit("sign_in_failed", user_id=user.id, target="locked")
-        elif password_ok and identities.passwords_off(db.session, user) and user.role != "admin":
+        elif passwords_off and user.role != "admin":
             audit("sign_in_failed", user_id=user.id, target="password_off")
             db.session.commit()
             flash(_("Your organisation signs in through its own account service: use the button for it below."),
                   "error")
             return _sign_in_form(form, 400)
         elif password_ok:
-            if identities.passwords_off(db.session, user):
+            if passwords_off:
                 # An admin's way back in when the provider fails: allowed, and on record.
                 audit("password_recovery", user_id=user.id)
             target = safe_next(request.args.get("next"))
@@ -163,7 +165,7 @@ def sign_in_page():
                 begin_second_step(user, "enrol", target)
                 db.session.commit()
                 return redirect(url_for("staff.sign_in_enrol"))
-            return _complete_sign_in(user, target, "password")
+            return complete_sign_in(user, target, "password")
         elif user is not None:
             _count_failure(user, "password")
         else:
@@ -208,7 +210,7 @@ def sign_in_code():
         else:
             method = _use_second_factor(user, form.code.data, "sign_in")
             if method is not None:
-                return _complete_sign_in(user, pending_target(), method, pending_provider())
+                return complete_sign_in(user, pending_target(), method, pending_provider())
             _count_failure(user, "code")
         db.session.commit()
         form.code.errors.append(_code_failed())
@@ -368,11 +370,10 @@ def _set_password_via_link(token: str, purpose: str):
     # An invitation accepted by signing in through the organisation's provider is spent.
     if user is None or (purpose == "invite" and identities.identity_of(db.session, user) is not None):
         return render_template("staff/link_invalid.html"), 404
-    provider = identities.provider_of(db.session, user.organisation_id) if purpose == "invite" else None
-    through_provider = provider is not None and provider.enabled
-    if through_provider:
-        g.form_provider = provider  # its button's form ends at the provider (the page's form-action)
-    passwords = not (through_provider and provider.passwords_off and user.role != "admin")
+    provider = identities.enabled_provider(db.session, user.organisation_id) if purpose == "invite" else None
+    if provider is not None:
+        allow_forms_to(*provider_client.form_origins(provider))  # its button's form ends at the provider
+    passwords = not (provider is not None and provider.passwords_off and user.role != "admin")
     form = SetPasswordForm()
     if passwords and form.validate_on_submit():
         user.password_hash = hash_password(form.password.data)
@@ -385,7 +386,7 @@ def _set_password_via_link(token: str, purpose: str):
     status = 400 if request.method == "POST" else 200
     return render_template("staff/set_password.html", form=form, user=user, purpose=purpose, passwords=passwords,
                            provider_action=url_for("staff.sign_on_from_invitation", token=token)
-                           if through_provider else None,
+                           if provider is not None else None,
                            organisation=db.session.get(Organisation, user.organisation_id).name), status
 
 

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kidrate.extensions import db, rate_limits
-from kidrate.models import ChildLink, SignOnProvider, Unit, User, UserIdentity, utcnow
+from kidrate.models import SignOnProvider, Unit, User, UserIdentity, utcnow
 from kidrate.protection.access import (
-    CSP,
     allow,
+    allow_forms_to,
     audit,
     begin_second_step,
     current_staff_session,
@@ -34,9 +34,9 @@ from kidrate.sign_on import identities
 from kidrate.sign_on.client import CLOCK_SKEW_SECONDS, ProviderError
 from kidrate.sign_on.rules import ROLES, decide, group_lines, parse_group_lines, person_from_claims
 from kidrate.staff import bp
-from kidrate.staff.account import _complete_sign_in
+from kidrate.staff.account import complete_sign_in
 from kidrate.staff.forms import EmptyForm, SignOnForm
-from kidrate.staff.tablet import locked_page, unlocked
+from kidrate.staff.tablet import hand_over_case_id, locked_page, unlocked
 
 FLOW_KEY = "sign_on"
 
@@ -78,20 +78,16 @@ def _refused(reason: str, *, user_id: int | None = None, organisation_id: int | 
 
 @bp.after_request
 def _forms_may_go_to_the_provider(response):
-    """A form whose answer is a redirect to the provider (signing out of a session that came from it, an
-    invitation's button, unlocking a handed-over device) needs the provider in the page's form-action:
-    browsers hold the redirects after a form to it."""
-    provider = g.get("form_provider")
-    row = g.get("staff_session") if provider is None else None  # as the request found it: no new query
+    """A session that came from the provider signs out (and unlocks a handed-over device) through it: its
+    pages' forms may end there (access.allow_forms_to; the invitation's page says so itself)."""
+    row = g.get("staff_session")  # as the request found it: no new query
     try:
         if row is not None and row.provider_id is not None:
             provider = db.session.get(SignOnProvider, row.provider_id)
+            if provider is not None:
+                allow_forms_to(*provider_client.form_origins(provider))
     except SQLAlchemyError:  # the database went away: the error page needs no form to the provider
-        return response
-    origins = provider_client.form_origins(provider) if provider is not None else []
-    if origins:
-        response.headers["Content-Security-Policy"] = CSP.replace("form-action 'self'",
-                                                                  "form-action 'self' " + " ".join(origins))
+        pass
     return response
 
 
@@ -99,29 +95,31 @@ def _callback_url() -> str:
     return current_app.config["KIDRATE"].base_url + url_for("staff.sign_on_callback")
 
 
-def _enabled_provider(organisation_id: int) -> SignOnProvider | None:
-    provider = identities.provider_of(db.session, organisation_id)
-    return provider if provider is not None and provider.enabled else None
-
-
 @bp.get("/sign-in/provider/<int:organisation_id>")
 @public
 @rate_limits.sign_in
 def sign_on_start(organisation_id: int):
-    provider = _enabled_provider(organisation_id)
+    provider = identities.enabled_provider(db.session, organisation_id)
     if provider is None:
         return _refused("not_available", status=404)
-    return _redirect_to_provider(provider, target=safe_next(request.args.get("next")), invited_id=None)
+    return _sign_in_at(provider, next=safe_next(request.args.get("next")))
 
 
-def _redirect_to_provider(provider: SignOnProvider, *, target: str | None, invited_id: int | None):
+def _to_provider(provider: SignOnProvider, flow: dict, **params):
+    """Authlib's redirect to the provider's sign-in, the flow kept for the callback; None where the
+    provider does not answer as its issuer."""
     client = provider_client.client_for(provider)
     try:
         provider_client.checked_metadata(client, provider.issuer)
     except ProviderError:
-        return _refused("unreachable", organisation_id=provider.organisation_id, status=502)
-    session[FLOW_KEY] = {"provider": provider.id, "next": target, "invited": invited_id}
-    return client.authorize_redirect(_callback_url(), ui_locales=session.get("locale") or None)
+        return None
+    session[FLOW_KEY] = {"provider": provider.id, **flow}
+    return client.authorize_redirect(_callback_url(), **params)
+
+
+def _sign_in_at(provider: SignOnProvider, **flow):
+    return (_to_provider(provider, flow, ui_locales=session.get("locale") or None)
+            or _refused("unreachable", organisation_id=provider.organisation_id, status=502))
 
 
 @bp.get("/sign-in/provider/callback")
@@ -161,10 +159,11 @@ def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
         return _unlock(provider, person, flow, claims)
     linked = identities.linked_user(db.session, provider.issuer, person.subject)
     invited = db.session.get(User, flow["invited"]) if isinstance(flow.get("invited"), int) else None
+    rules = identities.rules_of(provider)
     by_email = None
-    if person.email and person.email_verified:
+    if rules.trust_email and person.email and person.email_verified:
         by_email = db.session.scalar(select(User).where(User.organisation_id == org_id, User.email == person.email))
-    decision = decide(person, identities.rules_of(provider), linked=identities.account_of(linked),
+    decision = decide(person, rules, linked=identities.account_of(linked),
                       invited=identities.account_of(invited), by_email=identities.account_of(by_email))
     if decision.refused is not None:
         known = decision.account or identities.account_of(linked or invited)
@@ -184,7 +183,7 @@ def _after_provider(provider: SignOnProvider, person, flow: dict, claims):
         begin_second_step(user, "code" if user.totp_enabled_at is not None else "enrol", target, provider.id)
         db.session.commit()
         return redirect(url_for("staff.sign_in_code" if user.totp_enabled_at is not None else "staff.sign_in_enrol"))
-    return _complete_sign_in(user, target, "mfa", provider.id)
+    return complete_sign_in(user, target, "mfa", provider.id)
 
 
 def _last_admin(user: User, role: str) -> bool:
@@ -227,13 +226,8 @@ def unlock_through_provider():
     provider = db.session.get(SignOnProvider, locked.provider_id) if locked.provider_id else None
     if provider is None or not provider.enabled:
         return locked_page(status=400)
-    client = provider_client.client_for(provider)
-    try:
-        provider_client.checked_metadata(client, provider.issuer)
-    except ProviderError:
-        return locked_page(status=502, error=_refusals()["unreachable"])
-    session[FLOW_KEY] = {"provider": provider.id, "unlock": locked.id, "at": int(time.time())}
-    return client.authorize_redirect(_callback_url(), prompt="login", max_age=0)
+    return (_to_provider(provider, {"unlock": locked.id, "at": int(time.time())}, prompt="login", max_age=0)
+            or locked_page(status=502, error=_refusals()["unreachable"]))
 
 
 def _unlock(provider: SignOnProvider, person, flow: dict, claims):
@@ -244,8 +238,7 @@ def _unlock(provider: SignOnProvider, person, flow: dict, claims):
     linked = identities.linked_user(db.session, provider.issuer, person.subject)
     auth_time = claims.get("auth_time")
     fresh = isinstance(auth_time, int | float) and auth_time >= flow.get("at", 0) - CLOCK_SKEW_SECONDS
-    link = db.session.get(ChildLink, locked.hand_over_link_id) if locked and locked.hand_over_link_id else None
-    case_id = link.round.case_id if link is not None else None
+    case_id = hand_over_case_id(locked)
     if user is None or linked is None or linked.id != user.id or not user.active or not fresh:
         audit("unlock_failed", case_id=case_id, user_id=user.id if user else None)
         db.session.commit()
@@ -263,10 +256,10 @@ def sign_on_from_invitation(token: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     user = user_for_link_token(db.session, token, "invite")
-    provider = _enabled_provider(user.organisation_id) if user is not None else None
+    provider = identities.enabled_provider(db.session, user.organisation_id) if user is not None else None
     if user is None or provider is None or identities.identity_of(db.session, user) is not None:
         return render_template("staff/link_invalid.html"), 404
-    return _redirect_to_provider(provider, target=None, invited_id=user.id)
+    return _sign_in_at(provider, invited=user.id)
 
 
 # --- The admin's page -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Length
 
 from kidrate.extensions import db, rate_limits
 from kidrate.languages.i18n import available_child_locales
-from kidrate.models import AuditEvent, ChildLink, User
+from kidrate.models import AuditEvent, ChildLink, StaffSession, User
 from kidrate.protection.access import (
     LOCKED_PAGE,
     allow,
@@ -49,6 +49,12 @@ class UnlockForm(FlaskForm):
                              validators=[DataRequired(message=_l("Enter your password.")), Length(max=200)],
                              render_kw={"autocomplete": "new-password", "autocapitalize": "none",
                                         "spellcheck": "false"})
+
+
+def hand_over_case_id(row: StaffSession | None) -> int | None:
+    """The case whose round the locked session's device was handed over for."""
+    link = db.session.get(ChildLink, row.hand_over_link_id) if row is not None and row.hand_over_link_id else None
+    return link.round.case_id if link is not None else None
 
 
 def locked_page(form: UnlockForm | None = None, *, status: int = 423, error: str | None = None):
@@ -146,8 +152,7 @@ def unlock():
     form = UnlockForm()
     if not form.validate_on_submit():
         return locked_page(form, status=400)
-    link = db.session.get(ChildLink, locked.hand_over_link_id) if locked.hand_over_link_id is not None else None
-    case_id = link.round.case_id if link is not None else None
+    case_id = hand_over_case_id(locked)
     if check_password(g.user, form.password.data):
         return unlocked(g.user, case_id)
 
